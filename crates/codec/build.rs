@@ -1,0 +1,183 @@
+//! Build script: for `wasm32` targets, compiles OpenH264's decoder (C++) into a static library with clang.
+//!
+//! The C++ sources are not part of this repository. They come from the `upstream/codec` folder of the
+//! `openh264-sys2` package that cargo has already downloaded; its location is asked from `cargo metadata`.
+//! On every other target nothing happens here: `openh264-sys2` with its `source` feature builds OpenH264.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=csrc");
+    println!("cargo:rerun-if-env-changed=NALCAST_CLANGXX");
+    println!("cargo:rerun-if-env-changed=NALCAST_LLVM_AR");
+    println!("cargo:rerun-if-env-changed=NALCAST_WASI_INCLUDE");
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() != Ok("wasm32") {
+        return;
+    }
+    if let Err(e) = build_wasm() {
+        eprintln!("\nnalcast-codec: cannot build OpenH264 for wasm32: {e}\n");
+        std::process::exit(1);
+    }
+}
+
+fn env_path(name: &str) -> Result<PathBuf, String> {
+    std::env::var_os(name).map(PathBuf::from).ok_or_else(|| format!("cargo did not set {name}"))
+}
+
+/// Finds `upstream/codec` of the `openh264-sys2` package in cargo's own view of the dependency graph.
+fn openh264_codec_dir() -> Result<PathBuf, String> {
+    let manifest_dir = env_path("CARGO_MANIFEST_DIR")?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(&cargo)
+        .args(["metadata", "--offline", "--format-version", "1", "--manifest-path"])
+        .arg(manifest_dir.join("Cargo.toml"))
+        .output()
+        .map_err(|e| format!("running `cargo metadata`: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`cargo metadata` failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("`cargo metadata` output: {e}"))?;
+    let packages = meta["packages"].as_array().ok_or("`cargo metadata` lists no packages")?;
+    let manifest = packages
+        .iter()
+        .find(|p| p["name"] == "openh264-sys2")
+        .and_then(|p| p["manifest_path"].as_str())
+        .ok_or("the openh264-sys2 package is not in the dependency graph (run `cargo fetch`)")?;
+    let dir = Path::new(manifest).parent().ok_or("bad manifest path")?.join("upstream/codec");
+    if !dir.join("decoder/plus/src/welsDecoderExt.cpp").is_file() {
+        return Err(format!("{} does not hold OpenH264's decoder sources", dir.display()));
+    }
+    Ok(dir)
+}
+
+fn find_tool(env: &str, candidates: &[&str]) -> Result<String, String> {
+    if let Ok(v) = std::env::var(env) {
+        return Ok(v);
+    }
+    for c in candidates {
+        if Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()) {
+            return Ok((*c).to_string());
+        }
+    }
+    Err(format!("none of {candidates:?} found; install clang and llvm (`make setup`) or set {env}"))
+}
+
+fn sources(codec: &Path) -> Result<Vec<PathBuf>, String> {
+    // The thread library and the decoder's thread helpers are replaced by single-threaded versions in
+    // src/wasm/threads.rs; the thread pool is encoder-only.
+    const SKIP: &[&str] =
+        &["WelsThreadLib.cpp", "WelsThreadPool.cpp", "WelsTaskThread.cpp", "WelsThread.cpp", "wels_decoder_thread.cpp"];
+    let mut files = Vec::new();
+    for dir in ["decoder/core/src", "common/src"] {
+        let entries = std::fs::read_dir(codec.join(dir)).map_err(|e| format!("{dir}: {e}"))?;
+        for entry in entries {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if name.ends_with(".cpp") && !SKIP.contains(&name) {
+                files.push(path);
+            }
+        }
+    }
+    files.push(codec.join("decoder/plus/src/welsDecoderExt.cpp"));
+    files.sort();
+    Ok(files)
+}
+
+fn build_wasm() -> Result<(), String> {
+    let codec = openh264_codec_dir()?;
+    let out_dir = env_path("OUT_DIR")?;
+    let manifest_dir = env_path("CARGO_MANIFEST_DIR")?;
+    let clang = find_tool("NALCAST_CLANGXX", &["clang++", "clang++-14", "clang++-15", "clang++-16"])?;
+    let ar = find_tool("NALCAST_LLVM_AR", &["llvm-ar", "llvm-ar-14", "llvm-ar-15", "llvm-ar-16"])?;
+    let wasi_include =
+        std::env::var("NALCAST_WASI_INCLUDE").unwrap_or_else(|_| "/usr/include/wasm32-wasi".to_string());
+    if !Path::new(&wasi_include).join("stdlib.h").is_file() {
+        return Err(format!("wasi-libc headers not found in {wasi_include} (Debian package wasi-libc)"));
+    }
+    let resource = Command::new(&clang)
+        .arg("-print-resource-dir")
+        .output()
+        .map_err(|e| format!("{clang}: {e}"))?;
+    let resource = String::from_utf8_lossy(&resource.stdout).trim().to_string();
+    let simd = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default().split(',').any(|f| f == "simd128");
+
+    let mut args: Vec<String> = vec![
+        "--target=wasm32-wasi".into(),
+        "-nostdinc".into(),
+        "-isystem".into(),
+        manifest_dir.join("csrc/include").display().to_string(),
+        "-isystem".into(),
+        format!("{resource}/include"),
+        "-isystem".into(),
+        wasi_include,
+        "-fno-exceptions".into(),
+        "-fno-rtti".into(),
+        "-fno-strict-aliasing".into(),
+        "-fno-common".into(),
+        "-O3".into(),
+        "-DNDEBUG".into(),
+        "-w".into(),
+    ];
+    if simd {
+        args.push("-msimd128".into());
+    }
+    for inc in ["api/wels", "common/inc", "decoder/core/inc", "decoder/plus/inc"] {
+        args.push(format!("-I{}", codec.join(inc).display()));
+    }
+
+    let mut jobs: Vec<(PathBuf, PathBuf)> = sources(&codec)?
+        .into_iter()
+        .map(|src| {
+            let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or("x").to_string();
+            (src, out_dir.join(format!("oh_{stem}.o")))
+        })
+        .collect();
+    jobs.push((manifest_dir.join("csrc/libc_shim.c"), out_dir.join("nalcast_libc_shim.o")));
+
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let queue = std::sync::Mutex::new(jobs.clone());
+    let errors = std::sync::Mutex::new(Vec::<String>::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let Some((src, obj)) = queue.lock().ok().and_then(|mut q| q.pop()) else { break };
+                    let is_c = src.extension().is_some_and(|e| e == "c");
+                    let mut cmd = Command::new(&clang);
+                    if is_c {
+                        cmd.args(["-x", "c", "-std=c11"]);
+                    }
+                    cmd.args(&args).arg("-c").arg(&src).arg("-o").arg(&obj);
+                    match cmd.output() {
+                        Ok(o) if o.status.success() => {}
+                        Ok(o) => errors.lock().map(|mut e| {
+                            e.push(format!("{}: {}", src.display(), String::from_utf8_lossy(&o.stderr)))
+                        }).unwrap_or(()),
+                        Err(err) => errors.lock().map(|mut e| e.push(format!("{clang}: {err}"))).unwrap_or(()),
+                    }
+                }
+            });
+        }
+    });
+    let errors = errors.into_inner().map_err(|_| "worker panicked")?;
+    if !errors.is_empty() {
+        return Err(errors.join("\n"));
+    }
+    let lib = out_dir.join("libnalcast_openh264.a");
+    let _ = std::fs::remove_file(&lib);
+    let status = Command::new(&ar)
+        .arg("crs")
+        .arg(&lib)
+        .args(jobs.iter().map(|(_, o)| o))
+        .status()
+        .map_err(|e| format!("{ar}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{ar} failed"));
+    }
+    println!("cargo:rustc-link-search=native={}", out_dir.display());
+    println!("cargo:rustc-link-lib=static=nalcast_openh264");
+    Ok(())
+}

@@ -1,0 +1,365 @@
+//! The safe OpenH264 decoder: owns the `ISVCDecoder`, destroys it on drop, and hands out frames that
+//! borrow its picture buffers.
+//!
+//! Input is Annex-B data; it is split into NAL units (`nalcast_proto::annexb`) and each one is passed
+//! to `DecodeFrame2`, the way OpenH264's own conformance test drives it. The decoder is single-threaded
+//! with slice-copy error concealment, so a broken NAL unit costs at most a damaged picture until the
+//! next IDR; nothing in here panics on input.
+
+use crate::error::DecodeError;
+use nalcast_proto::annexb::nal_units;
+use nalcast_proto::sps::{ColorSpace, SpsInfo};
+use openh264_sys2::{
+    DECODER_OPTION_END_OF_STREAM, DECODER_OPTION_NUM_OF_FRAMES_REMAINING_IN_BUFFER, DECODER_OPTION_TRACE_CALLBACK,
+    DECODER_OPTION_TRACE_CALLBACK_CONTEXT, DECODER_OPTION_TRACE_LEVEL, ERROR_CON_SLICE_COPY, ISVCDecoder,
+    ISVCDecoderVtbl, SBufferInfo, SDecodingParam, VIDEO_BITSTREAM_DEFAULT, WELS_LOG_WARNING,
+};
+use std::ffi::{CStr, c_char, c_int, c_void};
+use std::ptr::{self, NonNull};
+
+/// Severity of a message from OpenH264.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// `WELS_LOG_ERROR`.
+    Error,
+    /// `WELS_LOG_WARNING` and anything less severe.
+    Warning,
+}
+
+/// Receives OpenH264's log lines.
+pub type LogSink = Box<dyn Fn(LogLevel, &str)>;
+
+/// `DECODING_STATE` bit that only says a picture is still being assembled.
+const DS_FRAME_PENDING: u32 = 0x01;
+
+/// One decoded picture, cropped, borrowing the decoder's buffers until the next call into it.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// Width in pixels (cropped).
+    pub width: usize,
+    /// Height in pixels (cropped).
+    pub height: usize,
+    /// Luma plane: `height` rows of `width` bytes, `y_stride` apart.
+    pub y: &'a [u8],
+    /// Cb plane: `height / 2` rows of `width / 2` bytes, `uv_stride` apart.
+    pub u: &'a [u8],
+    /// Cr plane, laid out like `u`.
+    pub v: &'a [u8],
+    /// Distance between luma rows.
+    pub y_stride: usize,
+    /// Distance between chroma rows.
+    pub uv_stride: usize,
+    /// Colour description of the stream's latest SPS.
+    pub color: ColorSpace,
+    /// The timestamp given with the data this picture came from (display order follows it).
+    pub timestamp: u64,
+}
+
+impl Frame<'_> {
+    /// Chroma plane width.
+    pub fn chroma_width(&self) -> usize {
+        self.width / 2
+    }
+
+    /// Chroma plane height.
+    pub fn chroma_height(&self) -> usize {
+        self.height / 2
+    }
+
+    /// Size of the tight I420 layout: Y then U then V, no padding.
+    pub fn i420_len(&self) -> usize {
+        self.width * self.height + 2 * self.chroma_width() * self.chroma_height()
+    }
+
+    /// Appends the tight I420 picture (Y, then U, then V, no stride padding) to `out`.
+    pub fn write_i420(&self, out: &mut Vec<u8>) {
+        out.reserve(self.i420_len());
+        for row in self.y.chunks(self.y_stride).take(self.height) {
+            out.extend_from_slice(&row[..self.width]);
+        }
+        for plane in [self.u, self.v] {
+            for row in plane.chunks(self.uv_stride).take(self.chroma_height()) {
+                out.extend_from_slice(&row[..self.chroma_width()]);
+            }
+        }
+    }
+}
+
+/// Context handed to OpenH264's trace callback: where log lines go.
+struct LogContext {
+    sink: LogSink,
+}
+
+/// OpenH264's `WelsTraceCallback`.
+extern "C" fn trace_callback(ctx: *mut c_void, level: c_int, message: *const c_char) {
+    if ctx.is_null() || message.is_null() {
+        return;
+    }
+    // SAFETY: `ctx` is the `LogContext` boxed in `Decoder`, registered in `Decoder::new` and alive
+    // until the decoder is destroyed in `Drop` (before the box is freed).
+    let ctx = unsafe { &*(ctx as *const LogContext) };
+    // SAFETY: OpenH264 passes a NUL-terminated message buffer that lives for the duration of the call.
+    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+    let level = if level <= 1 { LogLevel::Error } else { LogLevel::Warning };
+    (ctx.sink)(level, text.trim_end());
+}
+
+/// Where OpenH264's log goes unless the caller says otherwise: the browser console on wasm32,
+/// standard error on the host when `NALCAST_CODEC_LOG` is set.
+fn default_sink() -> LogSink {
+    #[cfg(target_arch = "wasm32")]
+    {
+        Box::new(|_level, text| crate::wasm::console_warn(text))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let enabled = std::env::var_os("NALCAST_CODEC_LOG").is_some();
+        Box::new(move |level, text| {
+            if enabled {
+                eprintln!("openh264 {level:?}: {text}");
+            }
+        })
+    }
+}
+
+/// An OpenH264 decoder instance.
+pub struct Decoder {
+    raw: NonNull<ISVCDecoder>,
+    /// Boxed so its address, registered with OpenH264, stays put.
+    log: Box<LogContext>,
+    color: ColorSpace,
+    sps: Option<SpsInfo>,
+    errors: u64,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder").field("color", &self.color).field("errors", &self.errors).finish()
+    }
+}
+
+impl Decoder {
+    /// Creates a single-threaded decoder that logs warnings to the default place.
+    pub fn new() -> Result<Decoder, DecodeError> {
+        Decoder::with_log(default_sink())
+    }
+
+    /// Creates a decoder whose OpenH264 warnings and errors go to `sink`.
+    pub fn with_log(sink: LogSink) -> Result<Decoder, DecodeError> {
+        let mut raw: *mut ISVCDecoder = ptr::null_mut();
+        // SAFETY: WelsCreateDecoder writes a new decoder pointer into `raw` or fails.
+        let rc = unsafe { crate::raw::WelsCreateDecoder(&mut raw) };
+        let raw = match NonNull::new(raw) {
+            Some(raw) if rc == 0 => raw,
+            _ => return Err(DecodeError::Create(rc.into())),
+        };
+        let decoder = Decoder {
+            raw,
+            log: Box::new(LogContext { sink }),
+            color: ColorSpace::default(),
+            sps: None,
+            errors: 0,
+        };
+        decoder.init()?;
+        Ok(decoder)
+    }
+
+    fn vtbl(&self) -> &ISVCDecoderVtbl {
+        // SAFETY: `raw` points to a live C++ ISVCDecoder whose first word is its vtable pointer; the
+        // vtable is static data of the library.
+        unsafe { &**self.raw.as_ptr() }
+    }
+
+    fn set_option(&self, option: u32, value: *mut c_void) -> Result<(), DecodeError> {
+        let set = self.vtbl().SetOption.ok_or(DecodeError::Create(-1))?;
+        // SAFETY: `value` points to a value of the type OpenH264 expects for `option` (see callers).
+        let rc = unsafe { set(self.raw.as_ptr(), option as _, value) };
+        if rc == 0 { Ok(()) } else { Err(DecodeError::Create(rc.into())) }
+    }
+
+    fn init(&self) -> Result<(), DecodeError> {
+        let mut level: c_int = WELS_LOG_WARNING as c_int;
+        let mut callback: extern "C" fn(*mut c_void, c_int, *const c_char) = trace_callback;
+        let mut context: *mut c_void = (&*self.log as *const LogContext).cast_mut().cast();
+        self.set_option(DECODER_OPTION_TRACE_LEVEL as u32, (&mut level as *mut c_int).cast())?;
+        self.set_option(DECODER_OPTION_TRACE_CALLBACK as u32, (&mut callback as *mut _ as *mut c_void).cast())?;
+        self.set_option(DECODER_OPTION_TRACE_CALLBACK_CONTEXT as u32, (&mut context as *mut *mut c_void).cast())?;
+
+        // SAFETY: SDecodingParam is plain old data; all-zero is its documented default.
+        let mut param: SDecodingParam = unsafe { std::mem::zeroed() };
+        param.uiTargetDqLayer = u8::MAX;
+        param.eEcActiveIdc = ERROR_CON_SLICE_COPY;
+        param.sVideoProperty.size = std::mem::size_of_val(&param.sVideoProperty) as _;
+        param.sVideoProperty.eVideoBsType = VIDEO_BITSTREAM_DEFAULT;
+        let initialize = self.vtbl().Initialize.ok_or(DecodeError::Create(-1))?;
+        // SAFETY: `param` is a fully initialised SDecodingParam that outlives the call.
+        let rc = unsafe { initialize(self.raw.as_ptr(), &param) };
+        if rc == 0 { Ok(()) } else { Err(DecodeError::Create(rc.into())) }
+    }
+
+    /// Number of NAL units OpenH264 reported an error for since the decoder was created.
+    pub fn error_count(&self) -> u64 {
+        self.errors
+    }
+
+    /// Facts from the latest SPS seen, if any.
+    pub fn sps(&self) -> Option<&SpsInfo> {
+        self.sps.as_ref()
+    }
+
+    /// Decodes Annex-B data holding one or more complete NAL units and calls `on_frame` for every
+    /// picture that comes out, in display order.
+    ///
+    /// Every NAL unit is decoded even if an earlier one fails; the first error is returned after all
+    /// of them, and the decoder stays usable.
+    pub fn decode(&mut self, data: &[u8], on_frame: impl FnMut(Frame<'_>)) -> Result<(), DecodeError> {
+        self.decode_with_timestamp(data, 0, on_frame)
+    }
+
+    /// Like [`Decoder::decode`], tagging the pictures of `data` with `timestamp` (returned in
+    /// [`Frame::timestamp`] when they come out, possibly reordered).
+    pub fn decode_with_timestamp(
+        &mut self,
+        data: &[u8],
+        timestamp: u64,
+        mut on_frame: impl FnMut(Frame<'_>),
+    ) -> Result<(), DecodeError> {
+        let mut first_error = None;
+        for (nal_index, nal) in nal_units(data).enumerate() {
+            let nal_type = nal.nal_type().unwrap_or(0);
+            if nal_type == 7
+                && let Ok(info) = SpsInfo::parse(nal.payload)
+            {
+                self.color = info.color;
+                self.sps = Some(info);
+            }
+            let Ok(len) = c_int::try_from(nal.with_start_code.len()) else {
+                first_error.get_or_insert(DecodeError::TooLarge(nal.with_start_code.len()));
+                continue;
+            };
+            let result = self.call_decode(nal.with_start_code.as_ptr(), len, timestamp, &mut on_frame);
+            if let Err(state) = result {
+                self.errors += 1;
+                first_error.get_or_insert(DecodeError::Bitstream { state, nal_index, nal_type });
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends the stream: calls `on_frame` for every picture still held for reordering. The decoder can
+    /// be fed again afterwards.
+    pub fn flush(&mut self, mut on_frame: impl FnMut(Frame<'_>)) -> Result<(), DecodeError> {
+        let mut eos: c_int = 1;
+        self.set_option(DECODER_OPTION_END_OF_STREAM as u32, (&mut eos as *mut c_int).cast())?;
+        let mut first_error = self.call_decode(ptr::null(), 0, 0, &mut on_frame).err();
+        let mut remaining: c_int = 0;
+        if let Some(get) = self.vtbl().GetOption {
+            // SAFETY: this option writes one int.
+            unsafe {
+                get(
+                    self.raw.as_ptr(),
+                    DECODER_OPTION_NUM_OF_FRAMES_REMAINING_IN_BUFFER as _,
+                    (&mut remaining as *mut c_int).cast(),
+                )
+            };
+        }
+        let flush = self.vtbl().FlushFrame.ok_or(DecodeError::Create(-1))?;
+        for _ in 0..remaining.max(0) {
+            let mut dst: [*mut u8; 3] = [ptr::null_mut(); 3];
+            // SAFETY: SBufferInfo is plain old data; zero is its initial state.
+            let mut info: SBufferInfo = unsafe { std::mem::zeroed() };
+            // SAFETY: `dst` and `info` are valid for writes for the duration of the call.
+            let state = unsafe { flush(self.raw.as_ptr(), dst.as_mut_ptr(), &mut info) } as u32;
+            if state & !DS_FRAME_PENDING != 0 {
+                first_error.get_or_insert(state);
+            }
+            match self.frame_from(&dst, &info) {
+                Ok(Some(frame)) => on_frame(frame),
+                Ok(None) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match first_error {
+            Some(state) => {
+                self.errors += 1;
+                Err(DecodeError::Bitstream { state, nal_index: 0, nal_type: 0 })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// One `DecodeFrame2` call; `Err` carries the error bits.
+    fn call_decode(
+        &mut self,
+        data: *const u8,
+        len: c_int,
+        timestamp: u64,
+        on_frame: &mut impl FnMut(Frame<'_>),
+    ) -> Result<(), u32> {
+        let Some(decode) = self.vtbl().DecodeFrame2 else { return Err(0x2000) };
+        let mut dst: [*mut u8; 3] = [ptr::null_mut(); 3];
+        // SAFETY: SBufferInfo is plain old data; zero is its initial state.
+        let mut info: SBufferInfo = unsafe { std::mem::zeroed() };
+        info.uiInBsTimeStamp = timestamp;
+        // SAFETY: `data` is valid for `len` bytes (or null with 0); `dst` and `info` are valid for writes.
+        let state = unsafe { decode(self.raw.as_ptr(), data, len, dst.as_mut_ptr(), &mut info) } as u32;
+        match self.frame_from(&dst, &info) {
+            Ok(Some(frame)) => on_frame(frame),
+            Ok(None) => {}
+            Err(_) => return Err(state | 0x04),
+        }
+        if state & !DS_FRAME_PENDING != 0 { Err(state) } else { Ok(()) }
+    }
+
+    /// The picture described by a `DecodeFrame2`/`FlushFrame` result, if one is ready.
+    fn frame_from(&self, dst: &[*mut u8; 3], info: &SBufferInfo) -> Result<Option<Frame<'_>>, DecodeError> {
+        if info.iBufferStatus != 1 {
+            return Ok(None);
+        }
+        // SAFETY: with iBufferStatus == 1, OpenH264 fills the system-buffer variant of the union.
+        let sys = unsafe { info.UsrData.sSystemBuffer };
+        let (w, h, ys, uvs) = (sys.iWidth, sys.iHeight, sys.iStride[0], sys.iStride[1]);
+        let bad = DecodeError::BadPicture { width: w, height: h, y_stride: ys, uv_stride: uvs };
+        if w <= 0 || h <= 0 || ys < w || uvs < w / 2 || dst.iter().any(|p| p.is_null()) {
+            return Err(bad);
+        }
+        let (width, height, y_stride, uv_stride) = (w as usize, h as usize, ys as usize, uvs as usize);
+        let y_len = y_stride * (height - 1) + width;
+        let c_len = if height >= 2 { uv_stride * (height / 2 - 1) + width / 2 } else { 0 };
+        // SAFETY: OpenH264 returns plane pointers (already offset by the crop) into picture buffers of at
+        // least `stride * rows` bytes that stay valid and unchanged until the next call into this
+        // decoder; the returned slices borrow `self`, so no such call can happen while they live.
+        let (y, u, v) = unsafe {
+            (
+                std::slice::from_raw_parts(dst[0], y_len),
+                std::slice::from_raw_parts(dst[1], c_len),
+                std::slice::from_raw_parts(dst[2], c_len),
+            )
+        };
+        Ok(Some(Frame {
+            width,
+            height,
+            y,
+            u,
+            v,
+            y_stride,
+            uv_stride,
+            color: self.color,
+            timestamp: info.uiOutYuvTimeStamp,
+        }))
+    }
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        if let Some(uninit) = self.vtbl().Uninitialize {
+            // SAFETY: the decoder is live; Uninitialize is valid after Initialize (or a failed one).
+            unsafe { uninit(self.raw.as_ptr()) };
+        }
+        // SAFETY: `raw` came from WelsCreateDecoder and is destroyed exactly once, here.
+        unsafe { crate::raw::WelsDestroyDecoder(self.raw.as_ptr()) };
+    }
+}

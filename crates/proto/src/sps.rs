@@ -1,0 +1,125 @@
+//! Facts read from a sequence parameter set (H.264 7.3.2.1.1) with `h264-reader`: picture size,
+//! profile and the colour description of the VUI (H.264 E.2.1), which chooses the YUV→RGB matrix.
+
+use h264_reader::nal::sps::SeqParameterSet;
+use h264_reader::rbsp::{BitReader, decode_nal};
+
+/// Why an SPS could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpsError {
+    /// The NAL unit is not an SPS (`nal_unit_type` 7).
+    #[error("NAL unit type {0} is not an SPS")]
+    NotSps(u8),
+    /// The SPS does not parse.
+    #[error("malformed SPS: {0}")]
+    Malformed(String),
+}
+
+/// Which Y'CbCr→R'G'B' matrix (H.264 Table E-5, `matrix_coefficients`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Matrix {
+    /// ITU-R BT.601 (values 5, 6, and unspecified SD content).
+    #[default]
+    Bt601,
+    /// ITU-R BT.709 (value 1, and unspecified HD content).
+    Bt709,
+}
+
+/// How samples map to colours: matrix and range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ColorSpace {
+    /// The conversion matrix.
+    pub matrix: Matrix,
+    /// `video_full_range_flag`: samples use 0..=255 instead of 16..=235 (luma) / 16..=240 (chroma).
+    pub full_range: bool,
+}
+
+/// What the player needs to know about a stream from its SPS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpsInfo {
+    /// Cropped picture width in pixels.
+    pub width: u32,
+    /// Cropped picture height in pixels.
+    pub height: u32,
+    /// `profile_idc`.
+    pub profile_idc: u8,
+    /// The constraint flags byte.
+    pub constraint_flags: u8,
+    /// `level_idc`.
+    pub level_idc: u8,
+    /// Colour description; defaults by picture size when the VUI leaves it unspecified.
+    pub color: ColorSpace,
+    /// Frame rate from the VUI timing info, if present.
+    pub fps: Option<f64>,
+}
+
+impl SpsInfo {
+    /// Parses an SPS NAL unit (header byte first, no start code).
+    pub fn parse(nal: &[u8]) -> Result<SpsInfo, SpsError> {
+        let nal_type = nal.first().map(|b| b & 0x1f).unwrap_or(0);
+        if nal_type != 7 {
+            return Err(SpsError::NotSps(nal_type));
+        }
+        let rbsp = decode_nal(nal).map_err(|e| SpsError::Malformed(e.to_string()))?;
+        let sps = SeqParameterSet::from_bits(BitReader::new(&rbsp[..]))
+            .map_err(|e| SpsError::Malformed(format!("{e:?}")))?;
+        let (width, height) = sps.pixel_dimensions().map_err(|e| SpsError::Malformed(format!("{e:?}")))?;
+        let signal = sps.vui_parameters.as_ref().and_then(|v| v.video_signal_type.as_ref());
+        let full_range = signal.is_some_and(|s| s.video_full_range_flag);
+        let coefficients = signal.and_then(|s| s.colour_description.as_ref()).map(|c| c.matrix_coefficients);
+        let matrix = match coefficients {
+            Some(1) => Matrix::Bt709,
+            Some(5 | 6) => Matrix::Bt601,
+            // Unspecified (2) or absent: the common convention is BT.709 for HD, BT.601 for SD.
+            _ if height >= 720 => Matrix::Bt709,
+            _ => Matrix::Bt601,
+        };
+        Ok(SpsInfo {
+            width,
+            height,
+            profile_idc: sps.profile_idc.into(),
+            constraint_flags: sps.constraint_flags.into(),
+            level_idc: sps.level_idc,
+            color: ColorSpace { matrix, full_range },
+            fps: sps.fps(),
+        })
+    }
+
+    /// The RFC 6381 codec string, e.g. `avc1.42C01E`, as WebCodecs and MSE expect it.
+    pub fn codec_string(&self) -> String {
+        format!("avc1.{:02X}{:02X}{:02X}", self.profile_idc, self.constraint_flags, self.level_idc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // SPS of a 176x144 Constrained Baseline stream (BA_MW_D.264): no VUI.
+    const SPS_QCIF: [u8; 9] = [0x67, 0x42, 0xe0, 0x0a, 0x96, 0x52, 0x85, 0x89, 0xc8];
+
+    #[test]
+    fn parses_size_profile_and_default_colour() {
+        let info = SpsInfo::parse(&SPS_QCIF).expect("valid SPS");
+        assert_eq!((info.width, info.height), (176, 144));
+        assert_eq!(info.profile_idc, 66);
+        assert_eq!(info.color, ColorSpace { matrix: Matrix::Bt601, full_range: false });
+        assert!(info.codec_string().starts_with("avc1.42"));
+    }
+
+    #[test]
+    fn rejects_other_nal_types_and_garbage() {
+        assert_eq!(SpsInfo::parse(&[0x68, 1, 2]), Err(SpsError::NotSps(8)));
+        assert_eq!(SpsInfo::parse(&[]), Err(SpsError::NotSps(0)));
+        for len in 1..SPS_QCIF.len() {
+            let _ = SpsInfo::parse(&SPS_QCIF[..len]); // must not panic
+        }
+        let mut flipped = SPS_QCIF;
+        for i in 1..flipped.len() * 8 {
+            flipped[i / 8] ^= 1 << (i % 8);
+            let _ = SpsInfo::parse(&flipped);
+            flipped[i / 8] ^= 1 << (i % 8);
+        }
+    }
+}
