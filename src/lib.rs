@@ -1,1 +1,29 @@
-//! placeholder
+//! nalcast's browser client, compiled to WebAssembly.
+//!
+//! Today it exposes the decoder to JavaScript: [`decoder::JsDecoder`] (`Decoder` in JS) turns Annex-B
+//! H.264 into [`decoder::JsFrame`]s (`Frame`) or paints straight onto a canvas ([`paint`]). The
+//! decoding itself is `nalcast-codec` (OpenH264 compiled into this module).
+#![deny(missing_docs)]
+
+pub mod decoder;
+pub mod paint;
+
+use wasm_bindgen::prelude::*;
+
+/// Runs when the module is instantiated: panics become readable console errors.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// nalcast's version string.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Whether the RGBA conversion of this build uses wasm SIMD.
+#[wasm_bindgen(js_name = simdEnabled)]
+pub fn simd_enabled() -> bool {
+    nalcast_codec::yuv::SIMD
+}

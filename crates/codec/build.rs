@@ -68,8 +68,13 @@ fn find_tool(env: &str, candidates: &[&str]) -> Result<String, String> {
 fn sources(codec: &Path) -> Result<Vec<PathBuf>, String> {
     // The thread library and the decoder's thread helpers are replaced by single-threaded versions in
     // src/wasm/threads.rs; the thread pool is encoder-only.
-    const SKIP: &[&str] =
-        &["WelsThreadLib.cpp", "WelsThreadPool.cpp", "WelsTaskThread.cpp", "WelsThread.cpp", "wels_decoder_thread.cpp"];
+    const SKIP: &[&str] = &[
+        "WelsThreadLib.cpp",
+        "WelsThreadPool.cpp",
+        "WelsTaskThread.cpp",
+        "WelsThread.cpp",
+        "wels_decoder_thread.cpp",
+    ];
     let mut files = Vec::new();
     for dir in ["decoder/core/src", "common/src"] {
         let entries = std::fs::read_dir(codec.join(dir)).map_err(|e| format!("{dir}: {e}"))?;
@@ -97,12 +102,11 @@ fn build_wasm() -> Result<(), String> {
     if !Path::new(&wasi_include).join("stdlib.h").is_file() {
         return Err(format!("wasi-libc headers not found in {wasi_include} (Debian package wasi-libc)"));
     }
-    let resource = Command::new(&clang)
-        .arg("-print-resource-dir")
-        .output()
-        .map_err(|e| format!("{clang}: {e}"))?;
+    let resource =
+        Command::new(&clang).arg("-print-resource-dir").output().map_err(|e| format!("{clang}: {e}"))?;
     let resource = String::from_utf8_lossy(&resource.stdout).trim().to_string();
-    let simd = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default().split(',').any(|f| f == "simd128");
+    let simd =
+        std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default().split(',').any(|f| f == "simd128");
 
     let mut args: Vec<String> = vec![
         "--target=wasm32-wasi".into(),
@@ -153,10 +157,15 @@ fn build_wasm() -> Result<(), String> {
                     cmd.args(&args).arg("-c").arg(&src).arg("-o").arg(&obj);
                     match cmd.output() {
                         Ok(o) if o.status.success() => {}
-                        Ok(o) => errors.lock().map(|mut e| {
-                            e.push(format!("{}: {}", src.display(), String::from_utf8_lossy(&o.stderr)))
-                        }).unwrap_or(()),
-                        Err(err) => errors.lock().map(|mut e| e.push(format!("{clang}: {err}"))).unwrap_or(()),
+                        Ok(o) => errors
+                            .lock()
+                            .map(|mut e| {
+                                e.push(format!("{}: {}", src.display(), String::from_utf8_lossy(&o.stderr)))
+                            })
+                            .unwrap_or(()),
+                        Err(err) => {
+                            errors.lock().map(|mut e| e.push(format!("{clang}: {err}"))).unwrap_or(())
+                        }
                     }
                 }
             });

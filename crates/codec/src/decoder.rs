@@ -10,9 +10,10 @@ use crate::error::DecodeError;
 use nalcast_proto::annexb::nal_units;
 use nalcast_proto::sps::{ColorSpace, SpsInfo};
 use openh264_sys2::{
-    DECODER_OPTION_END_OF_STREAM, DECODER_OPTION_NUM_OF_FRAMES_REMAINING_IN_BUFFER, DECODER_OPTION_TRACE_CALLBACK,
-    DECODER_OPTION_TRACE_CALLBACK_CONTEXT, DECODER_OPTION_TRACE_LEVEL, ERROR_CON_SLICE_COPY, ISVCDecoder,
-    ISVCDecoderVtbl, SBufferInfo, SDecodingParam, VIDEO_BITSTREAM_DEFAULT, WELS_LOG_WARNING,
+    DECODER_OPTION_END_OF_STREAM, DECODER_OPTION_NUM_OF_FRAMES_REMAINING_IN_BUFFER,
+    DECODER_OPTION_TRACE_CALLBACK, DECODER_OPTION_TRACE_CALLBACK_CONTEXT, DECODER_OPTION_TRACE_LEVEL,
+    ERROR_CON_SLICE_COPY, ISVCDecoder, ISVCDecoderVtbl, SBufferInfo, SDecodingParam, VIDEO_BITSTREAM_DEFAULT,
+    WELS_LOG_WARNING,
 };
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr::{self, NonNull};
@@ -182,8 +183,14 @@ impl Decoder {
         let mut callback: extern "C" fn(*mut c_void, c_int, *const c_char) = trace_callback;
         let mut context: *mut c_void = (&*self.log as *const LogContext).cast_mut().cast();
         self.set_option(DECODER_OPTION_TRACE_LEVEL as u32, (&mut level as *mut c_int).cast())?;
-        self.set_option(DECODER_OPTION_TRACE_CALLBACK as u32, (&mut callback as *mut _ as *mut c_void).cast())?;
-        self.set_option(DECODER_OPTION_TRACE_CALLBACK_CONTEXT as u32, (&mut context as *mut *mut c_void).cast())?;
+        self.set_option(
+            DECODER_OPTION_TRACE_CALLBACK as u32,
+            (&mut callback as *mut _ as *mut c_void).cast(),
+        )?;
+        self.set_option(
+            DECODER_OPTION_TRACE_CALLBACK_CONTEXT as u32,
+            (&mut context as *mut *mut c_void).cast(),
+        )?;
 
         // SAFETY: SDecodingParam is plain old data; all-zero is its documented default.
         let mut param: SDecodingParam = unsafe { std::mem::zeroed() };

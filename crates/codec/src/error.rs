@@ -51,6 +51,7 @@ pub fn describe_state(state: u32) -> String {
         (0x8000, "output buffer too small"),
         (0, ""),
     ];
-    let names: Vec<&str> = NAMES.iter().filter(|(bit, _)| *bit != 0 && state & bit != 0).map(|(_, n)| *n).collect();
+    let names: Vec<&str> =
+        NAMES.iter().filter(|(bit, _)| *bit != 0 && state & bit != 0).map(|(_, n)| *n).collect();
     if names.is_empty() { format!("state {state:#x}") } else { names.join(", ") }
 }

@@ -8,7 +8,9 @@
 pub(crate) use openh264_sys2::source::APILoader as Api;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) unsafe fn WelsCreateDecoder(pp_decoder: *mut *mut openh264_sys2::ISVCDecoder) -> std::os::raw::c_long {
+pub(crate) unsafe fn WelsCreateDecoder(
+    pp_decoder: *mut *mut openh264_sys2::ISVCDecoder,
+) -> std::os::raw::c_long {
     // SAFETY: forwarded contract.
     unsafe { Api::WelsCreateDecoder(pp_decoder) }
 }
@@ -21,6 +23,7 @@ pub(crate) unsafe fn WelsDestroyDecoder(decoder: *mut openh264_sys2::ISVCDecoder
 
 #[cfg(target_arch = "wasm32")]
 unsafe extern "C" {
-    pub(crate) fn WelsCreateDecoder(pp_decoder: *mut *mut openh264_sys2::ISVCDecoder) -> std::os::raw::c_long;
+    pub(crate) fn WelsCreateDecoder(pp_decoder: *mut *mut openh264_sys2::ISVCDecoder)
+    -> std::os::raw::c_long;
     pub(crate) fn WelsDestroyDecoder(decoder: *mut openh264_sys2::ISVCDecoder);
 }

@@ -117,12 +117,18 @@ mod simd {
 
     #[inline(always)]
     fn four(c: &Coefficients, y: v128, u: v128, v: v128) -> v128 {
-        let yy = i32x4_add(i32x4_mul(i32x4_sub(y, i32x4_splat(c.y_offset)), i32x4_splat(c.y_gain)), i32x4_splat(32768));
+        let yy = i32x4_add(
+            i32x4_mul(i32x4_sub(y, i32x4_splat(c.y_offset)), i32x4_splat(c.y_gain)),
+            i32x4_splat(32768),
+        );
         let u = i32x4_sub(u, i32x4_splat(128));
         let v = i32x4_sub(v, i32x4_splat(128));
         let clamp = |x: v128| i32x4_min(i32x4_max(i32x4_shr(x, 16), i32x4_splat(0)), i32x4_splat(255));
         let r = clamp(i32x4_add(yy, i32x4_mul(v, i32x4_splat(c.cr_r))));
-        let g = clamp(i32x4_sub(i32x4_sub(yy, i32x4_mul(u, i32x4_splat(c.cb_g))), i32x4_mul(v, i32x4_splat(c.cr_g))));
+        let g = clamp(i32x4_sub(
+            i32x4_sub(yy, i32x4_mul(u, i32x4_splat(c.cb_g))),
+            i32x4_mul(v, i32x4_splat(c.cr_g)),
+        ));
         let b = clamp(i32x4_add(yy, i32x4_mul(u, i32x4_splat(c.cb_b))));
         v128_or(v128_or(r, i32x4_shl(g, 8)), v128_or(i32x4_shl(b, 16), i32x4_splat(0xff00_0000u32 as i32)))
     }
@@ -148,10 +154,54 @@ mod simd {
                         let vv = v128_load32_zero(v_row.as_ptr().add(x / 2) as *const u32);
                         let y16 = u16x8_extend_low_u8x16(yv);
                         // Each chroma sample serves two neighbouring pixels.
-                        let u2 = u16x8_extend_low_u8x16(i8x16_shuffle::<0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0>(uv, uv));
-                        let v2 = u16x8_extend_low_u8x16(i8x16_shuffle::<0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0>(vv, vv));
-                        let lo = four(&c, u32x4_extend_low_u16x8(y16), u32x4_extend_low_u16x8(u2), u32x4_extend_low_u16x8(v2));
-                        let hi = four(&c, u32x4_extend_high_u16x8(y16), u32x4_extend_high_u16x8(u2), u32x4_extend_high_u16x8(v2));
+                        let u2 = u16x8_extend_low_u8x16(i8x16_shuffle::<
+                            0,
+                            0,
+                            1,
+                            1,
+                            2,
+                            2,
+                            3,
+                            3,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                        >(uv, uv));
+                        let v2 = u16x8_extend_low_u8x16(i8x16_shuffle::<
+                            0,
+                            0,
+                            1,
+                            1,
+                            2,
+                            2,
+                            3,
+                            3,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                        >(vv, vv));
+                        let lo = four(
+                            &c,
+                            u32x4_extend_low_u16x8(y16),
+                            u32x4_extend_low_u16x8(u2),
+                            u32x4_extend_low_u16x8(v2),
+                        );
+                        let hi = four(
+                            &c,
+                            u32x4_extend_high_u16x8(y16),
+                            u32x4_extend_high_u16x8(u2),
+                            u32x4_extend_high_u16x8(v2),
+                        );
                         let dst = out_row.as_mut_ptr().add(x * 4) as *mut v128;
                         v128_store(dst, lo);
                         v128_store(dst.add(1), hi);
@@ -182,9 +232,11 @@ mod tests {
     fn known_colours() {
         let color = ColorSpace { matrix: Matrix::Bt601, full_range: false };
         // Limited-range black, white, and BT.601 red (Y=81, Cb=90, Cr=240).
-        for (yuv, rgb) in [((16, 128, 128), [0, 0, 0]), ((235, 128, 128), [255, 255, 255]), ((81, 90, 240), [255, 0, 0])] {
-            let y = [yuv.0; 4];
-            let f = frame(2, 2, &y, &[yuv.1], &[yuv.2], color);
+        for (yuv, rgb) in
+            [((16, 128, 128), [0, 0, 0]), ((235, 128, 128), [255, 255, 255]), ((81, 90, 240), [255, 0, 0])]
+        {
+            let (y, u, v) = ([yuv.0; 4], [yuv.1], [yuv.2]);
+            let f = frame(2, 2, &y, &u, &v, color);
             let mut out = [0u8; 16];
             i420_to_rgba_scalar(&f, &mut out).expect("fits");
             for px in out.chunks(4) {

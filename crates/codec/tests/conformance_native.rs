@@ -8,9 +8,9 @@ use sha1::{Digest, Sha1};
 use std::path::PathBuf;
 
 fn conformance_dir() -> PathBuf {
-    let dir = std::env::var_os("NALCAST_CONFORMANCE_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
-    });
+    let dir = std::env::var_os("NALCAST_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"));
     assert!(
         dir.join("manifest.json").is_file(),
         "conformance streams not found at {} (set NALCAST_CONFORMANCE_DIR)",
@@ -21,7 +21,8 @@ fn conformance_dir() -> PathBuf {
 
 /// Splits at four-byte start codes only, as OpenH264's own decoder test feeds its decoder.
 fn chunks(data: &[u8]) -> Vec<&[u8]> {
-    let mut starts: Vec<usize> = data.windows(4).enumerate().filter(|(_, w)| *w == [0, 0, 0, 1]).map(|(i, _)| i).collect();
+    let mut starts: Vec<usize> =
+        data.windows(4).enumerate().filter(|(_, w)| *w == [0, 0, 0, 1]).map(|(i, _)| i).collect();
     if starts.first() != Some(&0) {
         starts.insert(0, 0);
     }
@@ -98,8 +99,11 @@ fn conformance_streams_decode_bit_exact_natively() {
     }
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target");
     std::fs::create_dir_all(&target).expect("target dir");
-    std::fs::write(target.join("conformance-native.json"), serde_json::to_vec_pretty(&results).expect("json"))
-        .expect("write native hashes");
+    std::fs::write(
+        target.join("conformance-native.json"),
+        serde_json::to_vec_pretty(&results).expect("json"),
+    )
+    .expect("write native hashes");
     println!("native conformance: {matched}/{checked} bit-exact");
     assert!(failures.is_empty(), "not bit-exact natively: {failures:?}");
     assert_eq!(checked, 43, "expected 43 streams with a cross-verified hash");

@@ -1,0 +1,184 @@
+//! The JavaScript decoder API (`Decoder`, `Frame`). It is stable: pages and other code drive it.
+//!
+//! ```js
+//! import init, { Decoder } from "./pkg/nalcast.js";
+//! await init();
+//! const dec = new Decoder();
+//! const frames = dec.decode(bytes);  // Uint8Array of Annex-B: one or more complete NAL units
+//! const rest = dec.flush();          // end of stream: pictures held back for reordering
+//! frames[0].width; frames[0].height; frames[0].i420(); // tight Y, then U, then V, cropped
+//! dec.decodeAndPaint(bytes, canvas); // paint the newest picture without copying it out of wasm
+//! ```
+//! Bitstream errors never throw: the decoder conceals, recovers at the next IDR at the latest, and
+//! reports them in `lastError` / `errorCount`.
+
+use crate::paint::Painter;
+use nalcast_codec::{Decoder, Frame, Matrix};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlCanvasElement;
+
+/// A decoded picture (JS `Frame`), holding its own tight I420 copy.
+#[wasm_bindgen(js_name = Frame)]
+#[derive(Debug)]
+pub struct JsFrame {
+    width: u32,
+    height: u32,
+    timestamp: f64,
+    matrix: Matrix,
+    full_range: bool,
+    i420: Rc<Vec<u8>>,
+}
+
+#[wasm_bindgen(js_class = Frame)]
+impl JsFrame {
+    /// Width in pixels (cropped).
+    #[wasm_bindgen(getter)]
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels (cropped).
+    #[wasm_bindgen(getter)]
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The timestamp passed to `decode` with the data this picture came from (0 if none).
+    #[wasm_bindgen(getter)]
+    pub fn timestamp(&self) -> f64 {
+        self.timestamp
+    }
+
+    /// `"bt601"` or `"bt709"`: the matrix the stream's VUI asks for (or the size-based default).
+    #[wasm_bindgen(getter)]
+    pub fn matrix(&self) -> String {
+        match self.matrix {
+            Matrix::Bt601 => "bt601".into(),
+            Matrix::Bt709 => "bt709".into(),
+        }
+    }
+
+    /// Whether samples are full range (0–255) rather than limited (16–235).
+    #[wasm_bindgen(getter, js_name = fullRange)]
+    pub fn full_range(&self) -> bool {
+        self.full_range
+    }
+
+    /// The picture as tight I420: `width*height` Y bytes, then U and V of `width/2 * height/2` each.
+    pub fn i420(&self) -> js_sys::Uint8Array {
+        js_sys::Uint8Array::from(&self.i420[..])
+    }
+}
+
+impl JsFrame {
+    fn from_frame(frame: &Frame<'_>) -> JsFrame {
+        let mut i420 = Vec::with_capacity(frame.i420_len());
+        frame.write_i420(&mut i420);
+        JsFrame {
+            width: frame.width as u32,
+            height: frame.height as u32,
+            timestamp: frame.timestamp as f64,
+            matrix: frame.color.matrix,
+            full_range: frame.color.full_range,
+            i420: Rc::new(i420),
+        }
+    }
+}
+
+/// An H.264 decoder (JS `Decoder`): OpenH264 running inside this wasm module.
+#[wasm_bindgen(js_name = Decoder)]
+#[derive(Debug)]
+pub struct JsDecoder {
+    inner: Decoder,
+    painter: Painter,
+    last_error: Option<String>,
+}
+
+fn timestamp_arg(ts: Option<f64>) -> u64 {
+    ts.filter(|t| t.is_finite() && *t >= 0.0).map(|t| t as u64).unwrap_or(0)
+}
+
+#[wasm_bindgen(js_class = Decoder)]
+impl JsDecoder {
+    /// Creates a decoder. Throws only if OpenH264 cannot be initialised.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<JsDecoder, JsError> {
+        Ok(JsDecoder { inner: Decoder::new()?, painter: Painter::default(), last_error: None })
+    }
+
+    /// Decodes Annex-B bytes (one or more complete NAL units, e.g. an access unit or a whole file)
+    /// and returns the pictures that came out, in display order. `timestamp` tags them.
+    pub fn decode(&mut self, bytes: &[u8], timestamp: Option<f64>) -> Vec<JsFrame> {
+        let mut frames = Vec::new();
+        let result = self.inner.decode_with_timestamp(bytes, timestamp_arg(timestamp), |f| {
+            frames.push(JsFrame::from_frame(&f));
+        });
+        self.last_error = result.err().map(|e| e.to_string());
+        frames
+    }
+
+    /// Ends the stream and returns the pictures still held for reordering. Decoding may continue.
+    pub fn flush(&mut self) -> Vec<JsFrame> {
+        let mut frames = Vec::new();
+        let result = self.inner.flush(|f| frames.push(JsFrame::from_frame(&f)));
+        self.last_error = result.err().map(|e| e.to_string());
+        frames
+    }
+
+    /// Decodes like `decode` and paints the newest picture on `canvas` straight from the decoder's
+    /// buffers (no `Frame` copies). Returns how many pictures came out. Without a canvas, only counts.
+    #[wasm_bindgen(js_name = decodeAndPaint)]
+    pub fn decode_and_paint(
+        &mut self,
+        bytes: &[u8],
+        canvas: Option<HtmlCanvasElement>,
+        timestamp: Option<f64>,
+    ) -> Result<u32, JsValue> {
+        let mut count = 0u32;
+        let mut paint_result = Ok(());
+        let painter = &mut self.painter;
+        let result = self.inner.decode_with_timestamp(bytes, timestamp_arg(timestamp), |f| {
+            count += 1;
+            if let Some(c) = &canvas {
+                paint_result = painter.paint(c, &f);
+            }
+        });
+        self.last_error = result.err().map(|e| e.to_string());
+        paint_result.map(|()| count)
+    }
+
+    /// Like `flush`, painting the last held-back picture on `canvas`; returns how many came out.
+    #[wasm_bindgen(js_name = flushAndPaint)]
+    pub fn flush_and_paint(&mut self, canvas: Option<HtmlCanvasElement>) -> Result<u32, JsValue> {
+        let mut count = 0u32;
+        let mut paint_result = Ok(());
+        let painter = &mut self.painter;
+        let result = self.inner.flush(|f| {
+            count += 1;
+            if let Some(c) = &canvas {
+                paint_result = painter.paint(c, &f);
+            }
+        });
+        self.last_error = result.err().map(|e| e.to_string());
+        paint_result.map(|()| count)
+    }
+
+    /// The error of the most recent `decode`/`flush` call, or `undefined` if it was clean.
+    #[wasm_bindgen(getter, js_name = lastError)]
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.clone()
+    }
+
+    /// How many NAL units failed to decode since this decoder was created.
+    #[wasm_bindgen(getter, js_name = errorCount)]
+    pub fn error_count(&self) -> f64 {
+        self.inner.error_count() as f64
+    }
+
+    /// RFC 6381 codec string of the latest SPS (e.g. `avc1.640028`), once one was seen.
+    #[wasm_bindgen(getter)]
+    pub fn codec(&self) -> Option<String> {
+        self.inner.sps().map(|s| s.codec_string())
+    }
+}
