@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs every tool nalcast needs to build and test, skipping what is already there.
+# Idempotent; safe to run on every `make run` / `make test`. Needs: rustup/cargo, Node/npm, apt (root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1;34msetup:\033[0m %s\n' "$*"; }
+
+# --- Debian packages ------------------------------------------------------------------------------
+# clang/lld/llvm + wasi-libc: OpenH264's C++ for wasm32; chromium + chromium-driver: browser tests;
+# ffmpeg/x264: benchmark clips; binaryen: wasm tools (wasm-opt stays off, see Cargo.toml).
+APT_PACKAGES=(clang lld llvm wasi-libc chromium chromium-driver binaryen ffmpeg x264 pkg-config)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# --- Rust target and tools --------------------------------------------------------------------------
+if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli must be exactly the wasm-bindgen version in Cargo.lock.
+WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+if [ -z "$WB_VERSION" ]; then echo "setup: cannot read wasm-bindgen's version from Cargo.lock" >&2; exit 1; fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
+  log "cargo install wasm-bindgen-cli $WB_VERSION"
+  # --locked first; if a locked dependency is missing from the registry, let cargo resolve.
+  cargo install wasm-bindgen-cli --version "$WB_VERSION" --locked --force ||
+    cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
+fi
+if ! command -v wasm-pack >/dev/null; then
+  log "cargo install wasm-pack"
+  cargo install wasm-pack --locked || cargo install wasm-pack
+fi
+
+# --- Node packages for the end-to-end tests and benchmarks (playwright-core drives Debian's chromium) -
+if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  log "npm ci (tests/e2e)"
+  (cd tests/e2e && npm ci --no-audit --no-fund)
+fi
+log "ready"
