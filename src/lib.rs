@@ -22,6 +22,13 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// Access-unit boundaries of an Annex-B buffer as a flat list `[start0, end0, start1, end1, ...]`,
+/// for feeding a file to the decoder one picture at a time (H.264 7.4.1.2.3).
+#[wasm_bindgen(js_name = accessUnits)]
+pub fn access_units(bytes: &[u8]) -> Vec<u32> {
+    nalcast_proto::au::access_units(bytes).into_iter().flat_map(|r| [r.start as u32, r.end as u32]).collect()
+}
+
 /// Whether the RGBA conversion of this build uses wasm SIMD.
 #[wasm_bindgen(js_name = simdEnabled)]
 pub fn simd_enabled() -> bool {

@@ -6,6 +6,16 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
 
+// --self-test: a tiny module importing env.f must be caught (the check itself can fail).
+if (process.argv[2] === "--self-test") {
+  const bad = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 9, 1, 3, 101, 110, 118, 1, 102, 0, 0]);
+  const found = WebAssembly.Module.imports(new WebAssembly.Module(bad)).filter((i) => i.module === "env");
+  if (found.length !== 1) {
+    console.error("wasm-imports self-test: env import not detected");
+    process.exit(1);
+  }
+  process.argv.splice(2, 1);
+}
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const file = process.argv[2] ?? path.join(repo, "www/pkg/nalcast_bg.wasm");
 if (!fs.existsSync(file)) {

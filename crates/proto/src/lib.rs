@@ -8,4 +8,5 @@
 #![deny(missing_docs)]
 
 pub mod annexb;
+pub mod au;
 pub mod sps;

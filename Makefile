@@ -1,0 +1,55 @@
+# nalcast — two commands on a fresh machine:
+#   make run    install what is missing, build, start the server and print its URL
+#   make test   every test: native, wasm in headless Chromium, conformance, end to end
+SHELL := /bin/bash
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+LISTEN ?= 127.0.0.1:8080
+CARGO ?= cargo
+
+.PHONY: run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode clips
+
+run: setup wasm server
+	./target/release/nalcast-server --listen $(LISTEN) --www www
+
+test: setup lint test-native wasm server test-wasm wasm-imports conformance test-e2e
+	@echo "make test: all passed"
+
+setup:
+	@./scripts/setup.sh
+
+# The wasm client → www/pkg. wasm-pack only finds the artifact when cargo actually links it, so the
+# root crate is touched first (a cheap relink; dependencies stay cached).
+wasm:
+	touch src/lib.rs
+	wasm-pack build --release --target web --out-dir www/pkg --no-typescript --no-pack
+
+server:
+	$(CARGO) build --release -p nalcast-server
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-unknown-unknown -p nalcast -p nalcast-codec -p nalcast-proto --all-targets -- -D warnings
+
+test-native:
+	$(CARGO) test --release --workspace
+
+test-wasm:
+	wasm-pack test --headless --chrome --release
+
+wasm-imports:
+	node tests/e2e/wasm-imports.mjs --self-test
+
+# Needs target/conformance-native.json, written by the native conformance test (test-native).
+conformance: wasm
+	@test -f target/conformance-native.json || $(CARGO) test --release -p nalcast-codec --test conformance_native
+	node tests/e2e/conformance.mjs
+
+test-e2e: wasm server
+	node tests/e2e/page.test.mjs
+
+clips:
+	./scripts/make-clips.sh
+
+bench-decode: setup wasm clips
+	node tests/e2e/bench-decode.mjs
