@@ -27,6 +27,7 @@ server:
 	$(CARGO) build --release -p nalcast-server
 
 lint:
+	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps --quiet
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown -p nalcast -p nalcast-codec -p nalcast-proto --all-targets -- -D warnings

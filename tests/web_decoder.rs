@@ -108,7 +108,7 @@ fn simd_conversion_equals_scalar_reference() {
             assert_eq!(a, b, "{w}x{h} {color:?}");
         }
     }
-    assert!(nalcast_codec::yuv::SIMD, "the wasm build is expected to use simd128");
+    assert!(nalcast::simd_enabled(), "the wasm build is expected to use simd128");
 }
 
 #[wasm_bindgen_test]

@@ -147,8 +147,7 @@ fn build_wasm() -> Result<(), String> {
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
-                loop {
-                    let Some((src, obj)) = queue.lock().ok().and_then(|mut q| q.pop()) else { break };
+                while let Some((src, obj)) = queue.lock().ok().and_then(|mut q| q.pop()) {
                     let is_c = src.extension().is_some_and(|e| e == "c");
                     let mut cmd = Command::new(&clang);
                     if is_c {

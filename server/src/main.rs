@@ -30,9 +30,11 @@ async fn main() -> anyhow::Result<()> {
     if !www.join("pkg/nalcast.js").is_file() {
         tracing::warn!("{} has no pkg/nalcast.js: build the wasm client with `make wasm`", www.display());
     }
-    let sample = nalcast_server::sample::encode(640, 360, 30, 300, 1_000_000).context("encoding the sample clip")?;
+    let sample =
+        nalcast_server::sample::encode(640, 360, 30, 300, 1_000_000).context("encoding the sample clip")?;
     tracing::info!(bytes = sample.len(), "encoded the embedded sample clip");
-    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     println!("nalcast is serving http://{addr}/");
     let config = nalcast_server::Config { www, sample: Arc::new(sample) };

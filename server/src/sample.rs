@@ -58,7 +58,13 @@ pub fn pattern(n: u32, width: usize, height: usize) -> Vec<u8> {
 }
 
 /// Encodes `frames` pictures of the pattern as one Annex-B clip (IDR every `fps` frames).
-pub fn encode(width: usize, height: usize, fps: u32, frames: u32, bitrate: u32) -> Result<Vec<u8>, openh264::Error> {
+pub fn encode(
+    width: usize,
+    height: usize,
+    fps: u32,
+    frames: u32,
+    bitrate: u32,
+) -> Result<Vec<u8>, openh264::Error> {
     let config = EncoderConfig::new()
         .bitrate(BitRate::from_bps(bitrate))
         .max_frame_rate(FrameRate::from_hz(fps as f32))

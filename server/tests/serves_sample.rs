@@ -39,9 +39,14 @@ async fn serves_sample_and_static_files_on_loopback() {
 
     let get = |path: &'static str| async move {
         let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.expect("send");
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .await
+            .expect("send");
         let mut buf = Vec::new();
-        tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut buf)).await.expect("in time").expect("read");
+        tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut buf))
+            .await
+            .expect("in time")
+            .expect("read");
         buf
     };
     let page = String::from_utf8_lossy(&get("/").await).to_string();
@@ -54,6 +59,10 @@ async fn serves_sample_and_static_files_on_loopback() {
     assert!(!missing.starts_with("HTTP/1.1 200"), "{missing}");
 
     let _ = stop.send(());
-    tokio::time::timeout(std::time::Duration::from_secs(10), server).await.expect("stops").expect("join").expect("clean");
+    tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("stops")
+        .expect("join")
+        .expect("clean");
     let _ = std::fs::remove_dir_all(&www);
 }

@@ -30,6 +30,12 @@ pub enum LogLevel {
 /// Receives OpenH264's log lines.
 pub type LogSink = Box<dyn Fn(LogLevel, &str)>;
 
+/// An OpenH264 result code (`long`: 64-bit on the host, 32-bit on wasm32) as a portable number.
+#[allow(clippy::useless_conversion)]
+fn code(rc: std::os::raw::c_long) -> i64 {
+    i64::from(rc)
+}
+
 /// `DECODING_STATE` bit that only says a picture is still being assembled.
 const DS_FRAME_PENDING: u32 = 0x01;
 
@@ -152,7 +158,7 @@ impl Decoder {
         let rc = unsafe { crate::raw::WelsCreateDecoder(&mut raw) };
         let raw = match NonNull::new(raw) {
             Some(raw) if rc == 0 => raw,
-            _ => return Err(DecodeError::Create(rc.into())),
+            _ => return Err(DecodeError::Create(code(rc))),
         };
         let decoder = Decoder {
             raw,
@@ -175,7 +181,7 @@ impl Decoder {
         let set = self.vtbl().SetOption.ok_or(DecodeError::Create(-1))?;
         // SAFETY: `value` points to a value of the type OpenH264 expects for `option` (see callers).
         let rc = unsafe { set(self.raw.as_ptr(), option as _, value) };
-        if rc == 0 { Ok(()) } else { Err(DecodeError::Create(rc.into())) }
+        if rc == 0 { Ok(()) } else { Err(DecodeError::Create(code(rc))) }
     }
 
     fn init(&self) -> Result<(), DecodeError> {
@@ -201,7 +207,7 @@ impl Decoder {
         let initialize = self.vtbl().Initialize.ok_or(DecodeError::Create(-1))?;
         // SAFETY: `param` is a fully initialised SDecodingParam that outlives the call.
         let rc = unsafe { initialize(self.raw.as_ptr(), &param) };
-        if rc == 0 { Ok(()) } else { Err(DecodeError::Create(rc.into())) }
+        if rc == 0 { Ok(()) } else { Err(DecodeError::Create(code(rc))) }
     }
 
     /// Number of NAL units OpenH264 reported an error for since the decoder was created.

@@ -1,7 +1,7 @@
 //! OpenH264 decoding behind a safe API, for the host and for `wasm32`, and YUV420p → RGBA conversion.
 //!
 //! This is the only nalcast crate with `unsafe`: the FFI to OpenH264 ([`decoder`]), and on wasm32 the
-//! C runtime pieces OpenH264 needs ([`wasm`] — allocator, thread stubs, maths). Every `unsafe` block
+//! C runtime pieces OpenH264 needs (module `wasm` — allocator, thread stubs, maths). Every `unsafe` block
 //! carries a `SAFETY` note. Everything above this crate sees [`Decoder`], [`Frame`] and [`yuv`].
 #![deny(missing_docs)]
 

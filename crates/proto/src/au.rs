@@ -58,7 +58,16 @@ mod tests {
     #[test]
     fn groups_parameter_sets_slices_and_next_picture() {
         let mut data = Vec::new();
-        for part in [nal(7, true), nal(8, true), nal(5, true), nal(5, false), nal(1, true), nal(1, false), nal(6, true), nal(1, true)] {
+        for part in [
+            nal(7, true),
+            nal(8, true),
+            nal(5, true),
+            nal(5, false),
+            nal(1, true),
+            nal(1, false),
+            nal(6, true),
+            nal(1, true),
+        ] {
             data.extend(part);
         }
         let units = access_units(&data);
