@@ -9,4 +9,6 @@
 
 pub mod annexb;
 pub mod au;
+pub mod playout;
 pub mod sps;
+pub mod wire;

@@ -1,0 +1,274 @@
+//! Per-viewer playout policy: a bounded queue of frames waiting to be sent to one viewer. When the
+//! viewer falls behind (the queue would exceed its frame or byte budget), everything queued is
+//! dropped and the viewer skips to the next keyframe, with a [`Gap`] telling it what was skipped.
+//! Memory per viewer is therefore bounded, and a slow viewer never holds up anyone else.
+//!
+//! Pure state: the driver pushes frames as the source produces them and pops what to send when the
+//! viewer's connection can take more. No clocks, no I/O.
+
+use crate::wire::{Gap, GapReason};
+use std::collections::VecDeque;
+
+/// What the queue needs to know about a frame.
+pub trait QueuedFrame {
+    /// Frame id.
+    fn seq(&self) -> u64;
+    /// Whether decoding can start at this frame.
+    fn is_key(&self) -> bool;
+    /// Bytes it occupies on the wire.
+    fn wire_len(&self) -> usize;
+}
+
+/// The queue's budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most frames waiting at once.
+    pub max_frames: usize,
+    /// Most bytes waiting at once.
+    pub max_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // About two seconds of 30 fps video, or 8 MiB, whichever comes first.
+        Limits { max_frames: 60, max_bytes: 8 << 20 }
+    }
+}
+
+/// Something for the driver to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing<F> {
+    /// A frame.
+    Frame(F),
+    /// Frames were skipped.
+    Gap(Gap),
+}
+
+/// What happened to a pushed frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Queued for sending.
+    Queued,
+    /// Dropped: the viewer is waiting for the next keyframe. `first` is true when this push started
+    /// the wait — the moment to ask the source for a keyframe.
+    Dropped {
+        /// Whether this push started a new wait for a keyframe.
+        first: bool,
+    },
+}
+
+/// A viewer's queue.
+#[derive(Debug)]
+pub struct ViewerQueue<F> {
+    limits: Limits,
+    queue: VecDeque<Outgoing<F>>,
+    bytes: usize,
+    frames: usize,
+    /// Set while frames are skipped: the first skipped frame id.
+    skipping_from: Option<u64>,
+    dropped: u64,
+    gaps: u64,
+}
+
+impl<F: QueuedFrame> ViewerQueue<F> {
+    /// An empty queue that starts at the next keyframe.
+    pub fn new(limits: Limits) -> Self {
+        ViewerQueue {
+            limits,
+            queue: VecDeque::new(),
+            bytes: 0,
+            frames: 0,
+            skipping_from: None,
+            dropped: 0,
+            gaps: 0,
+        }
+    }
+
+    /// Offers the next frame of the stream.
+    pub fn push(&mut self, frame: F) -> Pushed {
+        let len = frame.wire_len();
+        if let Some(from) = self.skipping_from {
+            if !frame.is_key() {
+                self.dropped += 1;
+                return Pushed::Dropped { first: false };
+            }
+            self.skipping_from = None;
+            self.gaps += 1;
+            self.queue.push_back(Outgoing::Gap(Gap { from, to: frame.seq(), reason: GapReason::SlowViewer }));
+        }
+        let over = self.frames + 1 > self.limits.max_frames || self.bytes + len > self.limits.max_bytes;
+        if over {
+            let from = self.first_queued_seq().unwrap_or(frame.seq());
+            self.dropped += self.frames as u64;
+            self.queue.clear();
+            self.frames = 0;
+            self.bytes = 0;
+            if !frame.is_key() || len > self.limits.max_bytes {
+                self.skipping_from = Some(from);
+                self.dropped += 1;
+                return Pushed::Dropped { first: true };
+            }
+            self.gaps += 1;
+            self.queue.push_back(Outgoing::Gap(Gap { from, to: frame.seq(), reason: GapReason::SlowViewer }));
+        }
+        self.frames += 1;
+        self.bytes += len;
+        self.queue.push_back(Outgoing::Frame(frame));
+        Pushed::Queued
+    }
+
+    fn first_queued_seq(&self) -> Option<u64> {
+        self.queue.iter().find_map(|o| match o {
+            Outgoing::Frame(f) => Some(f.seq()),
+            Outgoing::Gap(g) => Some(g.from),
+        })
+    }
+
+    /// Takes the next thing to send.
+    pub fn pop(&mut self) -> Option<Outgoing<F>> {
+        let item = self.queue.pop_front()?;
+        if let Outgoing::Frame(f) = &item {
+            self.frames -= 1;
+            self.bytes -= f.wire_len();
+        }
+        Some(item)
+    }
+
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Frames waiting.
+    pub fn queued_frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Bytes waiting.
+    pub fn queued_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Frames dropped for this viewer so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Gaps announced to this viewer so far.
+    pub fn gaps(&self) -> u64 {
+        self.gaps
+    }
+
+    /// While the viewer waits for a keyframe: the first frame id it did not get.
+    pub fn skipping_from(&self) -> Option<u64> {
+        self.skipping_from
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct F(u64, bool, usize);
+    impl QueuedFrame for F {
+        fn seq(&self) -> u64 {
+            self.0
+        }
+        fn is_key(&self) -> bool {
+            self.1
+        }
+        fn wire_len(&self) -> usize {
+            self.2
+        }
+    }
+
+    fn stream(n: u64, gop: u64) -> impl Iterator<Item = F> {
+        (0..n).map(move |i| F(i, i % gop == 0, if i % gop == 0 { 1000 } else { 100 }))
+    }
+
+    #[test]
+    fn a_fast_viewer_gets_everything_in_order() {
+        let mut q = ViewerQueue::new(Limits { max_frames: 4, max_bytes: 10_000 });
+        let mut got = Vec::new();
+        for f in stream(100, 10) {
+            assert_eq!(q.push(f), Pushed::Queued);
+            while let Some(Outgoing::Frame(f)) = q.pop() {
+                got.push(f.0);
+            }
+        }
+        assert_eq!(got, (0..100).collect::<Vec<_>>());
+        assert_eq!(q.dropped(), 0);
+    }
+
+    fn take(o: Outgoing<F>, delivered: &mut Vec<u64>, skipped: &mut Vec<u64>) {
+        match o {
+            Outgoing::Frame(f) => delivered.push(f.0),
+            Outgoing::Gap(g) => skipped.extend(g.from..g.to),
+        }
+    }
+
+    #[test]
+    fn a_stalled_viewer_is_bounded_and_resumes_at_a_keyframe_with_a_gap() {
+        let limits = Limits { max_frames: 5, max_bytes: 10_000 };
+        let mut q = ViewerQueue::new(limits);
+        let mut first_drops = 0;
+        let (mut delivered, mut skipped) = (Vec::new(), Vec::new());
+        for f in stream(1000, 10) {
+            if q.push(f) == (Pushed::Dropped { first: true }) {
+                first_drops += 1;
+            }
+            assert!(q.queued_frames() <= limits.max_frames && q.queued_bytes() <= limits.max_bytes);
+            // Stalled for the first 500 frames, then drains everything.
+            if delivered.len() + skipped.len() > 0 || q.dropped() > 400 {
+                while let Some(o) = q.pop() {
+                    take(o, &mut delivered, &mut skipped);
+                }
+            }
+        }
+        assert!(first_drops >= 1, "the stall made the viewer wait for a keyframe");
+        assert_eq!(skipped[0], 0, "the gap starts at the first frame never sent");
+        assert_eq!(delivered[0] % 10, 0, "delivery resumes at a keyframe");
+        assert_eq!(*skipped.last().expect("gap") + 1, delivered[0]);
+        assert_eq!(delivered, (delivered[0]..1000).collect::<Vec<_>>());
+        assert_eq!(q.dropped() as usize, skipped.len());
+    }
+
+    #[test]
+    fn gaps_describe_exactly_the_skipped_frames() {
+        let mut q = ViewerQueue::new(Limits { max_frames: 3, max_bytes: 1 << 20 });
+        let (mut delivered, mut skipped) = (Vec::new(), Vec::new());
+        for (i, f) in stream(300, 7).enumerate() {
+            q.push(f);
+            // A viewer at two thirds of the stream's rate.
+            if i % 3 != 0
+                && let Some(o) = q.pop()
+            {
+                take(o, &mut delivered, &mut skipped);
+            }
+        }
+        while let Some(o) = q.pop() {
+            take(o, &mut delivered, &mut skipped);
+        }
+        let pending = q.skipping_from().map(|from| from..300).unwrap_or(300..300);
+        let mut all: Vec<u64> = delivered.iter().chain(skipped.iter()).copied().chain(pending).collect();
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            (0..300).collect::<Vec<_>>(),
+            "every frame is delivered, announced skipped, or pending skip"
+        );
+        assert!(!skipped.is_empty() && delivered.len() > 50, "{} delivered", delivered.len());
+        assert!(delivered.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_frame_larger_than_the_budget_is_skipped() {
+        let mut q = ViewerQueue::new(Limits { max_frames: 10, max_bytes: 500 });
+        assert_eq!(q.push(F(0, true, 600)), Pushed::Dropped { first: true });
+        assert_eq!(q.push(F(1, false, 10)), Pushed::Dropped { first: false });
+        assert_eq!(q.push(F(2, true, 100)), Pushed::Queued);
+        assert_eq!(q.pop(), Some(Outgoing::Gap(Gap { from: 0, to: 2, reason: GapReason::SlowViewer })));
+        assert_eq!(q.pop(), Some(Outgoing::Frame(F(2, true, 100))));
+    }
+}
