@@ -118,9 +118,9 @@ impl<F: QueuedFrame> ViewerQueue<F> {
     }
 
     fn first_queued_seq(&self) -> Option<u64> {
-        self.queue.iter().find_map(|o| match o {
-            Outgoing::Frame(f) => Some(f.seq()),
-            Outgoing::Gap(g) => Some(g.from),
+        self.queue.front().map(|o| match o {
+            Outgoing::Frame(f) => f.seq(),
+            Outgoing::Gap(g) => g.from,
         })
     }
 
