@@ -1,12 +1,16 @@
 //! nalcast's browser client, compiled to WebAssembly.
 //!
-//! Today it exposes the decoder to JavaScript: [`decoder::JsDecoder`] (`Decoder` in JS) turns Annex-B
-//! H.264 into [`decoder::JsFrame`]s (`Frame`) or paints straight onto a canvas ([`paint`]). The
+//! It exposes to JavaScript the decoder — [`decoder::JsDecoder`] (`Decoder` in JS) turns Annex-B
+//! H.264 into [`decoder::JsFrame`]s (`Frame`) or paints straight onto a canvas ([`paint`]) — and the
+//! live [`player::Player`], which plays a server stream with statistics ([`stats`], [`clock`]). The
 //! decoding itself is `nalcast-codec` (OpenH264 compiled into this module).
 #![deny(missing_docs)]
 
+pub mod clock;
 pub mod decoder;
 pub mod paint;
+pub mod player;
+pub mod stats;
 
 use wasm_bindgen::prelude::*;
 

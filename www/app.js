@@ -1,116 +1,98 @@
-// The page: plays an H.264 Annex-B clip one access unit per frame interval, decoded and painted by
-// nalcast's wasm module (Decoder.decodeAndPaint), looping, with live statistics.
-import init, { Decoder, accessUnits, version } from "./pkg/nalcast.js";
+// The page: lists the server's streams, plays the chosen ones side by side with nalcast's wasm
+// Player (WebSocket → OpenH264 in wasm → canvas), with live statistics, fullscreen and snapshots.
+import init, { Player, version } from "./pkg/nalcast.js";
 
-const $ = (id) => document.getElementById(id);
-const canvas = $("screen");
-const FPS = 30;
+const $ = (sel, root = document) => root.querySelector(sel);
+const tiles = new Map(); // stream id → { player, el, timer }
+window.nalcast = { tiles };
 
-let clip = null; // { data, units: [[start, end], ...] }
-let decoder = null;
-let index = 0;
-let playing = true;
-const stats = { painted: 0, decodeMs: [], frameTimes: [], errors: 0, codec: "" };
+const wsUrl = (id) => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/streams/${encodeURIComponent(id)}`;
+const fmt = (v, digits = 0, unit = "") => (v == null ? "—" : `${v.toFixed(digits)}${unit}`);
 
-function setStatus(text) {
-  $("status").textContent = text;
-}
-
-function load(data, name) {
-  const flat = accessUnits(data);
-  const units = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) units.push([flat[i], flat[i + 1]]);
-  if (!units.length) throw new Error(`${name}: no H.264 access units found (is it an Annex-B .h264 file?)`);
-  clip = { data, units };
-  decoder?.free();
-  decoder = new Decoder();
-  index = 0;
-  window.nalcastPlayer.loops = 0;
-  setStatus(`${name}: ${units.length} pictures, ${(data.length / 1024).toFixed(0)} KiB — nalcast ${version()}`);
-}
-
-async function loadUrl(url) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  load(new Uint8Array(await res.arrayBuffer()), url);
-}
-
-function step() {
-  if (!clip || !playing) return;
-  if (index >= clip.units.length) {
-    index = 0; // loop; the clip starts with an IDR, so decoding simply continues
-    window.nalcastPlayer.loops++;
-  }
-  const [start, end] = clip.units[index++];
-  const t0 = performance.now();
-  const n = decoder.decodeAndPaint(clip.data.subarray(start, end), canvas);
-  const t1 = performance.now();
-  stats.decodeMs.push(t1 - t0);
-  if (stats.decodeMs.length > 60) stats.decodeMs.shift();
-  if (decoder.lastError) stats.errors++;
-  if (n > 0) {
-    stats.painted += n;
-    stats.frameTimes.push(t1);
-    while (stats.frameTimes.length && t1 - stats.frameTimes[0] > 1000) stats.frameTimes.shift();
-  }
-  stats.codec = decoder.codec ?? "";
-}
-
-function renderStats() {
-  const avg = stats.decodeMs.reduce((a, b) => a + b, 0) / Math.max(1, stats.decodeMs.length);
+function renderStats(tile) {
+  const s = tile.player.stats();
+  tile.last = s;
   const rows = [
-    ["fps", stats.frameTimes.length.toFixed(0)],
-    ["decode+paint", `${avg.toFixed(2)} ms`],
-    ["frames", String(stats.painted)],
-    ["errors", String(stats.errors)],
-    ["size", `${canvas.width}×${canvas.height}`],
-    ["codec", stats.codec || "—"],
+    ["state", s.state],
+    ["fps", fmt(s.fps)],
+    ["bitrate", `${fmt(s.bitrateKbps)} kbit/s`],
+    ["decode", fmt(s.decodeMs, 2, " ms")],
+    ["latency", fmt(s.latencyMs, 0, " ms")],
+    ["p95", fmt(s.latencyP95Ms, 0, " ms")],
+    ["dropped", String(s.dropped + s.skipped)],
+    ["frames", String(s.frames)],
+    ["size", s.width ? `${s.width}×${s.height}` : "—"],
   ];
-  $("stats").innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
+  $(".stats", tile.el).innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
 }
 
-let last = 0;
-function tick(now) {
-  if (now - last >= 1000 / FPS - 1) {
-    last = now;
-    try {
-      step();
-    } catch (e) {
-      setStatus(`error: ${e.message}`);
+function open(id) {
+  if (tiles.has(id)) return;
+  const el = $("#tile").content.firstElementChild.cloneNode(true);
+  $(".name", el).textContent = id;
+  const canvas = $("canvas", el);
+  const player = new Player(canvas, wsUrl(id));
+  const tile = { player, el, canvas };
+  tile.timer = setInterval(() => renderStats(tile), 500);
+  el.addEventListener("click", (e) => {
+    const act = e.target.dataset?.act;
+    if (act === "close") close(id);
+    if (act === "fullscreen") $(".stage", el).requestFullscreen?.();
+    if (act === "snapshot") {
+      const a = document.createElement("a");
+      a.download = `${id}-${new Date().toISOString().replace(/[:.]/g, "-")}.png`;
+      a.href = canvas.toDataURL("image/png");
+      a.click();
     }
-  }
-  requestAnimationFrame(tick);
+  });
+  $("#grid").append(el);
+  tiles.set(id, tile);
+  markSelected();
 }
 
-window.nalcastPlayer = { stats, loops: 0 };
+function close(id) {
+  const tile = tiles.get(id);
+  if (!tile) return;
+  clearInterval(tile.timer);
+  tile.player.close();
+  tile.player.free();
+  tile.el.remove();
+  tiles.delete(id);
+  markSelected();
+}
 
-$("play").onclick = () => {
-  playing = !playing;
-  $("play").textContent = playing ? "Pause" : "Play";
-};
-$("source").onchange = (e) => loadUrl(e.target.value).catch((err) => setStatus(err.message));
-$("file").onchange = async (e) => {
-  const file = e.target.files[0];
-  if (!file) return;
-  try {
-    load(new Uint8Array(await file.arrayBuffer()), file.name);
-  } catch (err) {
-    setStatus(err.message);
+function markSelected() {
+  for (const b of document.querySelectorAll("#streams button")) b.setAttribute("aria-pressed", String(tiles.has(b.dataset.id)));
+}
+
+async function loadStreams() {
+  const res = await fetch("/api/streams");
+  if (!res.ok) throw new Error(`/api/streams: HTTP ${res.status}`);
+  const streams = await res.json();
+  const list = $("#streams");
+  list.innerHTML = "";
+  for (const s of streams) {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.id = s.id;
+    const size = s.width ? `${s.width}×${s.height}` : "starting";
+    b.innerHTML = `<span>${s.id}</span><span class="meta">${s.kind} · ${size} · ${fmt(s.fps)} fps · ${fmt(s.bitrate / 1000)} kbit/s · ${s.viewers} watching</span>`;
+    b.onclick = () => (tiles.has(s.id) ? close(s.id) : open(s.id));
+    li.append(b);
+    list.append(li);
   }
-};
-$("snapshot").onclick = () => {
-  const a = document.createElement("a");
-  a.download = `nalcast-${Date.now()}.png`;
-  a.href = canvas.toDataURL("image/png");
-  a.click();
-};
-$("fullscreen").onclick = () => canvas.parentElement.requestFullscreen?.();
+  markSelected();
+  return streams;
+}
 
 try {
   await init();
-  await loadUrl("/sample.h264");
-  setInterval(renderStats, 500);
-  requestAnimationFrame(tick);
+  $("#status").textContent = `nalcast ${version()}`;
+  const streams = await loadStreams();
+  const wanted = new URLSearchParams(location.search).getAll("stream");
+  for (const id of wanted.length ? wanted : streams.slice(0, 1).map((s) => s.id)) open(id);
+  setInterval(() => loadStreams().catch(() => {}), 5000);
 } catch (e) {
-  setStatus(`cannot start: ${e.message}`);
+  $("#status").textContent = `cannot start: ${e.message}`;
 }

@@ -26,17 +26,40 @@ fn env_path(name: &str) -> Result<PathBuf, String> {
     std::env::var_os(name).map(PathBuf::from).ok_or_else(|| format!("cargo did not set {name}"))
 }
 
-/// Finds `upstream/codec` of the `openh264-sys2` package in cargo's own view of the dependency graph.
+/// Finds `upstream/codec` of the `openh264-sys2` package that cargo downloaded: first by asking
+/// `cargo metadata` (limited to the target being built, so only downloaded packages are needed),
+/// then by looking in cargo's registry for the version that `Cargo.lock` names.
 fn openh264_codec_dir() -> Result<PathBuf, String> {
+    let dir = match package_dir_from_metadata() {
+        Ok(dir) => dir,
+        Err(meta_err) => package_dir_from_registry().map_err(|reg_err| format!("{meta_err}; {reg_err}"))?,
+    }
+    .join("upstream/codec");
+    if !dir.join("decoder/plus/src/welsDecoderExt.cpp").is_file() {
+        return Err(format!("{} does not hold OpenH264's decoder sources", dir.display()));
+    }
+    Ok(dir)
+}
+
+fn package_dir_from_metadata() -> Result<PathBuf, String> {
     let manifest_dir = env_path("CARGO_MANIFEST_DIR")?;
+    let target = std::env::var("TARGET").map_err(|_| "cargo did not set TARGET")?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(&cargo)
-        .args(["metadata", "--offline", "--format-version", "1", "--manifest-path"])
+        .args([
+            "metadata",
+            "--offline",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            &target,
+            "--manifest-path",
+        ])
         .arg(manifest_dir.join("Cargo.toml"))
         .output()
         .map_err(|e| format!("running `cargo metadata`: {e}"))?;
     if !out.status.success() {
-        return Err(format!("`cargo metadata` failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!("`cargo metadata` failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
     }
     let meta: serde_json::Value =
         serde_json::from_slice(&out.stdout).map_err(|e| format!("`cargo metadata` output: {e}"))?;
@@ -45,12 +68,37 @@ fn openh264_codec_dir() -> Result<PathBuf, String> {
         .iter()
         .find(|p| p["name"] == "openh264-sys2")
         .and_then(|p| p["manifest_path"].as_str())
-        .ok_or("the openh264-sys2 package is not in the dependency graph (run `cargo fetch`)")?;
-    let dir = Path::new(manifest).parent().ok_or("bad manifest path")?.join("upstream/codec");
-    if !dir.join("decoder/plus/src/welsDecoderExt.cpp").is_file() {
-        return Err(format!("{} does not hold OpenH264's decoder sources", dir.display()));
+        .ok_or("`cargo metadata` does not list openh264-sys2")?;
+    Ok(Path::new(manifest).parent().ok_or("bad manifest path")?.to_path_buf())
+}
+
+fn package_dir_from_registry() -> Result<PathBuf, String> {
+    let manifest_dir = env_path("CARGO_MANIFEST_DIR")?;
+    let lock = manifest_dir
+        .ancestors()
+        .map(|d| d.join("Cargo.lock"))
+        .find(|p| p.is_file())
+        .ok_or("no Cargo.lock above the crate")?;
+    let text = std::fs::read_to_string(&lock).map_err(|e| format!("{}: {e}", lock.display()))?;
+    let version = text
+        .split("[[package]]")
+        .find(|block| block.contains("name = \"openh264-sys2\""))
+        .and_then(|block| block.lines().find_map(|l| l.trim().strip_prefix("version = ")))
+        .map(|v| v.trim_matches('"').to_string())
+        .ok_or("Cargo.lock does not list openh264-sys2")?;
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    let src = home.join("registry/src");
+    let entries = std::fs::read_dir(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+    for index in entries.flatten() {
+        let candidate = index.path().join(format!("openh264-sys2-{version}"));
+        if candidate.join("Cargo.toml").is_file() {
+            return Ok(candidate);
+        }
     }
-    Ok(dir)
+    Err(format!("openh264-sys2 {version} is not in {} (run `cargo fetch`)", src.display()))
 }
 
 fn find_tool(env: &str, candidates: &[&str]) -> Result<String, String> {

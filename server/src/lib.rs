@@ -1,41 +1,67 @@
-//! nalcast's native server as a library: `run(listener, config, shutdown)` so tests can bind
-//! `127.0.0.1:0`. Today it serves the page (`www/`, including the wasm package) and the embedded
-//! sample clip; live sources and delivery transports build on this.
+//! nalcast's native server as a library: [`run`] takes a bound listener, a [`Config`] and a shutdown
+//! future, so tests bind `127.0.0.1:0`. One reader per source publishes into a [`hub::Hub`]; viewers
+//! attach over WebSocket (`/ws/streams/{id}`); `/api/streams` lists the streams, `/metrics` counts
+//! in Prometheus format, and everything else is the page from `www/`.
 #![deny(missing_docs)]
 
-pub mod sample;
+pub mod api;
+pub mod config;
+pub mod frame;
+pub mod hub;
+pub mod sources;
+pub mod transports;
+
+pub use config::Config;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::routing::get;
+use axum::serve::ListenerExt;
+use hub::{Hub, StreamInfo};
+use nalcast_proto::playout::Limits;
+use sources::StopFlag;
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// What the server serves.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The page's folder (`www/`, with `pkg/` built by wasm-pack).
-    pub www: PathBuf,
-    /// The sample clip served at `/sample.h264` (Annex-B).
-    pub sample: Arc<Vec<u8>>,
+/// State shared by the request handlers.
+#[derive(Debug)]
+pub struct App {
+    /// The streams by id.
+    pub streams: BTreeMap<String, Arc<Hub>>,
+    /// Viewer connection permits (the connection cap).
+    pub connections: Arc<Semaphore>,
+    /// Connections turned away at the cap.
+    pub rejected: AtomicU64,
+    /// Becomes `true` when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
 }
 
-/// The HTTP routes.
-pub fn router(config: &Config) -> Router {
-    let sample = config.sample.clone();
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// A socket or thread error.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The HTTP routes over `app`, serving the page from `www`.
+pub fn router(app: Arc<App>, www: &std::path::Path) -> Router {
     Router::new()
-        .route(
-            "/sample.h264",
-            get(move || {
-                let sample = sample.clone();
-                async move { ([(header::CONTENT_TYPE, "video/h264")], sample.as_ref().clone()) }
-            }),
-        )
-        .fallback_service(ServeDir::new(&config.www))
+        .route("/ws/streams/{id}", get(transports::ws::handler))
+        .route("/api/streams", get(api::streams))
+        .route("/metrics", get(api::metrics))
+        .fallback_service(ServeDir::new(www))
+        .with_state(app)
         // The page may use SharedArrayBuffer (wasm threads), which needs cross-origin isolation.
         .layer(SetResponseHeaderLayer::overriding(
             header::HeaderName::from_static("cross-origin-opener-policy"),
@@ -45,17 +71,57 @@ pub fn router(config: &Config) -> Router {
             header::HeaderName::from_static("cross-origin-embedder-policy"),
             HeaderValue::from_static("require-corp"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ))
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests and returns.
+/// Starts the sources and serves until `shutdown` completes; then closes viewer connections with a
+/// "going away" reason, finishes in-flight requests, stops the sources and returns.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(&config)).with_graceful_shutdown(shutdown).await
+) -> Result<(), ServerError> {
+    config.validate()?;
+    let limits = Limits { max_frames: config.queue.max_frames, max_bytes: config.queue.max_bytes };
+    let stop = StopFlag::default();
+    let mut streams = BTreeMap::new();
+    let mut threads = Vec::new();
+    for s in config.effective_streams() {
+        let info = StreamInfo {
+            id: s.id.clone(),
+            kind: s.source.kind().into(),
+            fps: s.source.fps(),
+            ..StreamInfo::default()
+        };
+        let hub = Arc::new(Hub::new(info, limits));
+        threads.push(sources::spawn(s.id.clone(), s.source.clone(), hub.clone(), stop.clone())?);
+        streams.insert(s.id, hub);
+    }
+    let (closing, closing_rx) = watch::channel(false);
+    let app = Arc::new(App {
+        streams,
+        connections: Arc::new(Semaphore::new(config.max_viewers)),
+        rejected: AtomicU64::new(0),
+        shutdown: closing_rx,
+    });
+    let send_buffer = config.send_buffer;
+    let listener = listener.tap_io(move |tcp| {
+        // Frames should leave at once, and a slow viewer's backlog should show up in its own
+        // bounded queue rather than in megabytes of kernel buffer.
+        let _ = tcp.set_nodelay(true);
+        let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(send_buffer);
+    });
+    let serve = axum::serve(listener, router(app, &config.www)).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = closing.send(true);
+    });
+    let result = serve.await;
+    stop.set();
+    for t in threads {
+        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+    }
+    result.map_err(ServerError::Io)
 }

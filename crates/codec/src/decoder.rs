@@ -262,6 +262,25 @@ impl Decoder {
         }
     }
 
+    /// Decodes data that ends exactly at the end of an access unit (as a live sender delivers it),
+    /// and outputs its picture at once instead of when the next access unit starts: the
+    /// no-delay mode OpenH264 offers for real-time use. Pictures that B-frame reordering must
+    /// hold back still wait for their turn.
+    pub fn decode_access_unit(
+        &mut self,
+        data: &[u8],
+        timestamp: u64,
+        mut on_frame: impl FnMut(Frame<'_>),
+    ) -> Result<(), DecodeError> {
+        let first = self.decode_with_timestamp(data, timestamp, &mut on_frame);
+        let end = self.call_decode(ptr::null(), 0, timestamp, &mut on_frame);
+        first?;
+        end.map_err(|state| {
+            self.errors += 1;
+            DecodeError::Bitstream { state, nal_index: usize::MAX, nal_type: 0 }
+        })
+    }
+
     /// Ends the stream: calls `on_frame` for every picture still held for reordering. The decoder can
     /// be fed again afterwards.
     pub fn flush(&mut self, mut on_frame: impl FnMut(Frame<'_>)) -> Result<(), DecodeError> {

@@ -6,7 +6,7 @@
 //! Pure state: the driver pushes frames as the source produces them and pops what to send when the
 //! viewer's connection can take more. No clocks, no I/O.
 
-use crate::wire::{Gap, GapReason};
+use crate::wire::{Config, Gap, GapReason};
 use std::collections::VecDeque;
 
 /// What the queue needs to know about a frame.
@@ -42,6 +42,8 @@ pub enum Outgoing<F> {
     Frame(F),
     /// Frames were skipped.
     Gap(Gap),
+    /// The stream's configuration changed; it applies to the frames after it.
+    Config(Config),
 }
 
 /// What happened to a pushed frame.
@@ -84,6 +86,33 @@ impl<F: QueuedFrame> ViewerQueue<F> {
         }
     }
 
+    /// Makes the viewer wait for the next keyframe, announcing frames from `from` on as skipped
+    /// (a viewer that joins when no keyframe is cached, or whose decoder needs a fresh start).
+    pub fn wait_for_keyframe(&mut self, from: u64) {
+        if self.skipping_from.is_none() {
+            self.skipping_from = Some(from);
+        }
+    }
+
+    /// Queues a configuration change. It is kept across drops (the latest one), since the frames
+    /// after it need it.
+    pub fn push_config(&mut self, config: Config) {
+        self.queue.push_back(Outgoing::Config(config));
+    }
+
+    /// Empties the queue of frames and gaps, keeping the latest configuration change.
+    fn cut(&mut self) {
+        let config = self.queue.iter().rev().find_map(|o| match o {
+            Outgoing::Config(c) => Some(c.clone()),
+            _ => None,
+        });
+        self.dropped += self.frames as u64;
+        self.queue.clear();
+        self.queue.extend(config.map(Outgoing::Config));
+        self.frames = 0;
+        self.bytes = 0;
+    }
+
     /// Offers the next frame of the stream.
     pub fn push(&mut self, frame: F) -> Pushed {
         let len = frame.wire_len();
@@ -93,23 +122,18 @@ impl<F: QueuedFrame> ViewerQueue<F> {
                 return Pushed::Dropped { first: false };
             }
             self.skipping_from = None;
-            self.gaps += 1;
-            self.queue.push_back(Outgoing::Gap(Gap { from, to: frame.seq(), reason: GapReason::SlowViewer }));
+            self.push_gap(from, frame.seq());
         }
         let over = self.frames + 1 > self.limits.max_frames || self.bytes + len > self.limits.max_bytes;
         if over {
             let from = self.first_queued_seq().unwrap_or(frame.seq());
-            self.dropped += self.frames as u64;
-            self.queue.clear();
-            self.frames = 0;
-            self.bytes = 0;
+            self.cut();
             if !frame.is_key() || len > self.limits.max_bytes {
                 self.skipping_from = Some(from);
                 self.dropped += 1;
                 return Pushed::Dropped { first: true };
             }
-            self.gaps += 1;
-            self.queue.push_back(Outgoing::Gap(Gap { from, to: frame.seq(), reason: GapReason::SlowViewer }));
+            self.push_gap(from, frame.seq());
         }
         self.frames += 1;
         self.bytes += len;
@@ -117,10 +141,19 @@ impl<F: QueuedFrame> ViewerQueue<F> {
         Pushed::Queued
     }
 
+    /// Announces `from..to` as skipped, unless that is empty (nothing was actually missed).
+    fn push_gap(&mut self, from: u64, to: u64) {
+        if from < to {
+            self.gaps += 1;
+            self.queue.push_back(Outgoing::Gap(Gap { from, to, reason: GapReason::SlowViewer }));
+        }
+    }
+
     fn first_queued_seq(&self) -> Option<u64> {
-        self.queue.front().map(|o| match o {
-            Outgoing::Frame(f) => f.seq(),
-            Outgoing::Gap(g) => g.from,
+        self.queue.iter().find_map(|o| match o {
+            Outgoing::Frame(f) => Some(f.seq()),
+            Outgoing::Gap(g) => Some(g.from),
+            Outgoing::Config(_) => None,
         })
     }
 
@@ -205,6 +238,7 @@ mod tests {
         match o {
             Outgoing::Frame(f) => delivered.push(f.0),
             Outgoing::Gap(g) => skipped.extend(g.from..g.to),
+            Outgoing::Config(_) => {}
         }
     }
 
@@ -260,6 +294,30 @@ mod tests {
         );
         assert!(!skipped.is_empty() && delivered.len() > 50, "{} delivered", delivered.len());
         assert!(delivered.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_config_change_survives_a_cut() {
+        let mut q = ViewerQueue::new(Limits { max_frames: 2, max_bytes: 1 << 20 });
+        q.push(F(0, true, 10));
+        q.push_config(Config { stream: "s".into(), ..Config::default() });
+        q.push(F(1, false, 10));
+        q.push(F(2, false, 10)); // overflow: cut, wait for a keyframe
+        q.push(F(3, true, 10));
+        let out: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert!(
+            matches!(&out[..], [Outgoing::Config(_), Outgoing::Gap(g), Outgoing::Frame(F(3, ..))] if g.from == 0 && g.to == 3),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn waiting_from_the_very_next_frame_announces_no_gap() {
+        let mut q = ViewerQueue::new(Limits::default());
+        q.wait_for_keyframe(5);
+        assert_eq!(q.push(F(5, true, 10)), Pushed::Queued);
+        assert_eq!(q.pop(), Some(Outgoing::Frame(F(5, true, 10))));
+        assert_eq!(q.gaps(), 0);
     }
 
     #[test]

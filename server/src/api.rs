@@ -1,0 +1,104 @@
+//! The HTTP API: `GET /api/streams` (JSON) and `GET /metrics` (Prometheus text format).
+
+use crate::App;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// One entry of `/api/streams`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct StreamEntry {
+    /// Stream id.
+    pub id: String,
+    /// Source kind.
+    pub kind: String,
+    /// RFC 6381 codec string.
+    pub codec: String,
+    /// Picture width.
+    pub width: u32,
+    /// Picture height.
+    pub height: u32,
+    /// Nominal frame rate.
+    pub fps: f64,
+    /// Average bitrate since the stream started, bits per second.
+    pub bitrate: u64,
+    /// Viewers connected now.
+    pub viewers: u64,
+    /// Frames published.
+    pub frames: u64,
+    /// Frames dropped for slow viewers.
+    pub dropped: u64,
+}
+
+/// `GET /api/streams`.
+pub async fn streams(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let list: Vec<StreamEntry> = app
+        .streams
+        .values()
+        .map(|hub| {
+            let info = hub.info();
+            let c = &hub.counters;
+            StreamEntry {
+                id: info.id,
+                kind: info.kind,
+                codec: info.codec,
+                width: info.width,
+                height: info.height,
+                fps: info.fps,
+                bitrate: hub.average_bitrate(),
+                viewers: c.viewers.load(Ordering::Relaxed),
+                frames: c.frames.load(Ordering::Relaxed),
+                dropped: c.dropped.load(Ordering::Relaxed),
+            }
+        })
+        .collect();
+    axum::Json(list)
+}
+
+/// A metric: name, type, help text, and how to read it from a stream's counters.
+type Series = (&'static str, &'static str, &'static str, fn(&crate::hub::StreamCounters) -> u64);
+
+/// `GET /metrics`.
+pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let mut out = String::new();
+    let series: [Series; 6] = [
+        ("nalcast_frames_total", "counter", "Access units published by the stream's source.", |c| {
+            c.frames.load(Ordering::Relaxed)
+        }),
+        ("nalcast_bytes_total", "counter", "Bytes of access units published.", |c| {
+            c.bytes.load(Ordering::Relaxed)
+        }),
+        ("nalcast_viewers", "gauge", "Viewers connected now.", |c| c.viewers.load(Ordering::Relaxed)),
+        ("nalcast_viewers_total", "counter", "Viewers that ever connected.", |c| {
+            c.viewers_total.load(Ordering::Relaxed)
+        }),
+        (
+            "nalcast_dropped_frames_total",
+            "counter",
+            "Frames dropped for slow viewers (summed over viewers).",
+            |c| c.dropped.load(Ordering::Relaxed),
+        ),
+        ("nalcast_keyframe_requests_total", "counter", "Keyframe requests from viewers.", |c| {
+            c.keyframe_requests.load(Ordering::Relaxed)
+        }),
+    ];
+    for (name, kind, help, get) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (id, hub) in &app.streams {
+            let _ = writeln!(out, "{name}{{stream=\"{}\"}} {}", escape(id), get(&hub.counters));
+        }
+    }
+    let rejected = app.rejected.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "# HELP nalcast_rejected_connections_total Viewers turned away at the connection cap.\n# TYPE nalcast_rejected_connections_total counter\nnalcast_rejected_connections_total {rejected}"
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}

@@ -1,0 +1,352 @@
+//! One stream's hub: takes frames from the stream's single reader and fans them out to any number
+//! of viewers, each through its own bounded [`ViewerQueue`] (a slow viewer only ever loses its own
+//! frames), keeps the GOP cache that lets a new viewer start at once, and counts what happens.
+//!
+//! Publishing never waits on a viewer: it pushes into the queues and wakes their writers.
+
+use crate::frame::{SourceFrame, WireFrame};
+use nalcast_proto::playout::{Limits, Outgoing, Pushed, ViewerQueue};
+use nalcast_proto::sps::SpsInfo;
+use nalcast_proto::wire::Config;
+use nalcast_proto::{annexb::nal_units, wire::MAX_PARAMETER_SET};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
+
+/// The GOP cache's budget: beyond it, joiners wait for the next keyframe instead.
+const GOP_CACHE_MAX_FRAMES: usize = 600;
+const GOP_CACHE_MAX_BYTES: usize = 64 << 20;
+
+/// Static description of a stream (from its configuration and SPS).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StreamInfo {
+    /// Stream id (URL path segment).
+    pub id: String,
+    /// What feeds it (`pattern`, `h264`, …).
+    pub kind: String,
+    /// RFC 6381 codec string, once known.
+    pub codec: String,
+    /// Picture width.
+    pub width: u32,
+    /// Picture height.
+    pub height: u32,
+    /// Nominal frame rate.
+    pub fps: f64,
+}
+
+/// Live counters of a stream.
+#[derive(Debug, Default)]
+pub struct StreamCounters {
+    /// Frames published.
+    pub frames: AtomicU64,
+    /// Bytes of access units published.
+    pub bytes: AtomicU64,
+    /// Viewers connected now.
+    pub viewers: AtomicU64,
+    /// Viewers ever connected.
+    pub viewers_total: AtomicU64,
+    /// Frames dropped for slow viewers, summed.
+    pub dropped: AtomicU64,
+    /// Keyframe requests received.
+    pub keyframe_requests: AtomicU64,
+}
+
+/// One viewer's side of the hub: its queue and the signal that wakes its writer.
+#[derive(Debug)]
+pub struct ViewerSlot {
+    queue: Mutex<ViewerQueue<WireFrame>>,
+    /// Notified whenever something was queued.
+    pub wake: Notify,
+}
+
+impl ViewerSlot {
+    fn lock(&self) -> MutexGuard<'_, ViewerQueue<WireFrame>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the next thing to send.
+    pub fn pop(&self) -> Option<Outgoing<WireFrame>> {
+        self.lock().pop()
+    }
+
+    /// Frames dropped for this viewer.
+    pub fn dropped(&self) -> u64 {
+        self.lock().dropped()
+    }
+
+    /// Makes this viewer skip to the next keyframe (its decoder asked for a fresh start).
+    pub fn restart_at_keyframe(&self, next_seq: u64) {
+        self.lock().wait_for_keyframe(next_seq);
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_seq: u64,
+    config: Option<Config>,
+    /// From the last keyframe on; empty while invalid.
+    gop: Vec<WireFrame>,
+    gop_bytes: usize,
+    viewers: HashMap<u64, Arc<ViewerSlot>>,
+    next_viewer: u64,
+}
+
+/// What a joining viewer gets.
+#[derive(Debug)]
+pub struct Joined {
+    /// The viewer's id (to leave).
+    pub id: u64,
+    /// Its slot.
+    pub slot: Arc<ViewerSlot>,
+    /// The stream configuration, if the stream has started.
+    pub config: Option<Config>,
+    /// The cached GOP, already marked catch-up; send before anything from the slot.
+    pub catch_up: Vec<WireFrame>,
+}
+
+/// A stream's hub.
+#[derive(Debug)]
+pub struct Hub {
+    info: Mutex<StreamInfo>,
+    state: Mutex<State>,
+    limits: Limits,
+    /// Counters for the API and metrics.
+    pub counters: StreamCounters,
+    keyframe_wanted: AtomicBool,
+    first_frame: Mutex<Option<std::time::Instant>>,
+}
+
+impl Hub {
+    /// A hub for a stream described by `info`, with per-viewer queue `limits`.
+    pub fn new(info: StreamInfo, limits: Limits) -> Hub {
+        Hub {
+            info: Mutex::new(info),
+            state: Mutex::default(),
+            limits,
+            counters: StreamCounters::default(),
+            keyframe_wanted: AtomicBool::new(false),
+            first_frame: Mutex::new(None),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The stream's description.
+    pub fn info(&self) -> StreamInfo {
+        self.info.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Asks the source for a keyframe (a live encoder honours it; a file waits for its next IDR).
+    pub fn request_keyframe(&self) {
+        self.counters.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+        self.keyframe_wanted.store(true, Ordering::Relaxed);
+    }
+
+    /// For sources: whether a keyframe was asked for since the last call.
+    pub fn take_keyframe_request(&self) -> bool {
+        self.keyframe_wanted.swap(false, Ordering::Relaxed)
+    }
+
+    /// Learns the stream's configuration from a keyframe's SPS/PPS.
+    fn update_config(&self, state: &mut State, data: &[u8]) {
+        let mut sets = Vec::new();
+        let mut sps_info = None;
+        for nal in nal_units(data) {
+            match nal.nal_type() {
+                Some(7) => {
+                    sps_info = SpsInfo::parse(nal.payload).ok().or(sps_info);
+                    sets.push(nal.payload.to_vec());
+                }
+                Some(8) => sets.push(nal.payload.to_vec()),
+                _ => {}
+            }
+        }
+        let Some(sps) = sps_info else { return };
+        sets.retain(|s| s.len() <= MAX_PARAMETER_SET);
+        let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
+        info.codec = sps.codec_string();
+        info.width = sps.width;
+        info.height = sps.height;
+        if info.fps == 0.0 {
+            info.fps = sps.fps.unwrap_or(0.0);
+        }
+        state.config = Some(Config {
+            stream: info.id.clone(),
+            codec: info.codec.clone(),
+            width: sps.width.min(u16::MAX as u32) as u16,
+            height: sps.height.min(u16::MAX as u32) as u16,
+            fps_milli: (info.fps * 1000.0) as u32,
+            parameter_sets: sets,
+        });
+    }
+
+    /// Publishes the source's next frame to every viewer. Returns its frame id.
+    pub fn publish(&self, frame: &SourceFrame) -> u64 {
+        let mut state = self.state();
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        if frame.key {
+            let before = state.config.clone();
+            self.update_config(&mut state, &frame.data);
+            if state.config != before
+                && let Some(config) = &state.config
+            {
+                // Parameter sets changed: viewers get the new config before the keyframe.
+                for v in state.viewers.values() {
+                    v.lock().push_config(config.clone());
+                }
+            }
+        }
+        let wire = WireFrame::encode(seq, frame);
+        if seq == 0 {
+            *self.first_frame.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+        }
+        self.counters.frames.fetch_add(1, Ordering::Relaxed);
+        self.counters.bytes.fetch_add(frame.data.len() as u64, Ordering::Relaxed);
+
+        // GOP cache: restart at keyframes; give up (until the next one) if it grows too large.
+        if wire.key {
+            state.gop.clear();
+            state.gop_bytes = 0;
+        }
+        let cacheable = (wire.key || !state.gop.is_empty())
+            && state.gop.len() < GOP_CACHE_MAX_FRAMES
+            && state.gop_bytes + wire.message.len() <= GOP_CACHE_MAX_BYTES;
+        if cacheable {
+            state.gop_bytes += wire.message.len();
+            state.gop.push(wire.clone());
+        } else {
+            state.gop.clear();
+            state.gop_bytes = 0;
+        }
+
+        let mut want_key = false;
+        let mut dropped = 0;
+        for v in state.viewers.values() {
+            let (pushed, lost) = {
+                let mut q = v.lock();
+                let before = q.dropped();
+                let pushed = q.push(wire.clone());
+                (pushed, q.dropped() - before)
+            };
+            dropped += lost;
+            match pushed {
+                Pushed::Queued => v.wake.notify_one(),
+                Pushed::Dropped { first } => want_key |= first,
+            }
+        }
+        if dropped > 0 {
+            self.counters.dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+        drop(state);
+        if want_key {
+            self.keyframe_wanted.store(true, Ordering::Relaxed);
+        }
+        seq
+    }
+
+    /// Adds a viewer: it gets the configuration and the cached GOP, then every frame published after.
+    pub fn join(&self) -> Joined {
+        let mut state = self.state();
+        let mut queue = ViewerQueue::new(self.limits);
+        let catch_up: Vec<WireFrame> = state.gop.iter().map(WireFrame::as_catch_up).collect();
+        if catch_up.is_empty() {
+            let next = state.next_seq;
+            queue.wait_for_keyframe(next);
+            self.keyframe_wanted.store(true, Ordering::Relaxed);
+        }
+        let slot = Arc::new(ViewerSlot { queue: Mutex::new(queue), wake: Notify::new() });
+        let id = state.next_viewer;
+        state.next_viewer += 1;
+        state.viewers.insert(id, slot.clone());
+        self.counters.viewers.fetch_add(1, Ordering::Relaxed);
+        self.counters.viewers_total.fetch_add(1, Ordering::Relaxed);
+        Joined { id, slot, config: state.config.clone(), catch_up }
+    }
+
+    /// Removes a viewer.
+    pub fn leave(&self, id: u64) {
+        if self.state().viewers.remove(&id).is_some() {
+            self.counters.viewers.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Average bitrate of the access units since the first frame, bits per second.
+    pub fn average_bitrate(&self) -> u64 {
+        let first = *self.first_frame.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(first) = first else { return 0 };
+        let secs = first.elapsed().as_secs_f64();
+        if secs < 0.5 {
+            return 0;
+        }
+        (self.counters.bytes.load(Ordering::Relaxed) as f64 * 8.0 / secs) as u64
+    }
+
+    /// The next frame id (frames published so far).
+    pub fn next_seq(&self) -> u64 {
+        self.state().next_seq
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn frame(key: bool) -> SourceFrame {
+        SourceFrame { pts_us: 0, capture_us: 0, key, data: Bytes::from_static(&[0, 0, 0, 1, 0x41, 0x9a]) }
+    }
+
+    fn drain(slot: &ViewerSlot) -> Vec<Outgoing<WireFrame>> {
+        std::iter::from_fn(|| slot.pop()).collect()
+    }
+
+    #[test]
+    fn joiner_gets_the_gop_then_live_frames() {
+        let hub = Hub::new(StreamInfo::default(), Limits::default());
+        hub.publish(&frame(false)); // before any keyframe: not cached
+        hub.publish(&frame(true));
+        hub.publish(&frame(false));
+        let j = hub.join();
+        assert_eq!(j.catch_up.iter().map(|f| f.seq).collect::<Vec<_>>(), vec![1, 2]);
+        hub.publish(&frame(false));
+        let live = drain(&j.slot);
+        assert!(matches!(&live[..], [Outgoing::Frame(f)] if f.seq == 3));
+        hub.leave(j.id);
+        assert_eq!(hub.counters.viewers.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn joiner_without_a_cached_gop_waits_for_a_keyframe_and_asks_for_one() {
+        let hub = Hub::new(StreamInfo::default(), Limits::default());
+        hub.publish(&frame(false));
+        let j = hub.join();
+        assert!(j.catch_up.is_empty());
+        assert!(hub.take_keyframe_request());
+        hub.publish(&frame(false));
+        hub.publish(&frame(true));
+        let got = drain(&j.slot);
+        assert!(
+            matches!(&got[..], [Outgoing::Gap(g), Outgoing::Frame(f)] if g.from == 1 && g.to == 2 && f.key)
+        );
+    }
+
+    #[test]
+    fn a_stalled_viewer_does_not_affect_another() {
+        let hub = Hub::new(StreamInfo::default(), Limits { max_frames: 10, max_bytes: 1 << 20 });
+        hub.publish(&frame(true));
+        let slow = hub.join();
+        let fast = hub.join();
+        let mut fast_got = 0;
+        for i in 0..1000 {
+            hub.publish(&frame(i % 30 == 0));
+            fast_got += drain(&fast.slot).len();
+        }
+        assert_eq!(fast_got, 1000);
+        assert!(slow.slot.dropped() > 900);
+        assert!(hub.counters.dropped.load(Ordering::Relaxed) > 900);
+    }
+}

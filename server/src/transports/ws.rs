@@ -1,0 +1,116 @@
+//! WebSocket delivery (`GET /ws/streams/{id}`): one binary message per wire message. The viewer gets
+//! the stream configuration, the cached GOP marked catch-up, then live frames from its bounded queue;
+//! it may send keyframe requests and clock-sync pings. Anything else it sends closes the connection
+//! with a reason.
+
+use crate::App;
+use crate::frame::WireFrame;
+use crate::hub::Hub;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use nalcast_proto::playout::Outgoing;
+use nalcast_proto::wire::{ClientMessage, Pong, ServerMessage};
+use std::sync::Arc;
+
+/// Largest message a viewer may send (control messages are a few bytes).
+pub const MAX_CLIENT_MESSAGE: usize = 1024;
+
+/// Close code for a protocol violation by the viewer (RFC 6455 7.4.1).
+const CLOSE_PROTOCOL: u16 = 1002;
+/// Close code when the server shuts down.
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// Upgrades to a WebSocket for stream `id`, or answers 404 / 503.
+pub async fn handler(ws: WebSocketUpgrade, Path(id): Path<String>, State(app): State<Arc<App>>) -> Response {
+    let Some(hub) = app.streams.get(&id).cloned() else {
+        return (StatusCode::NOT_FOUND, format!("no stream {id:?}")).into_response();
+    };
+    let Ok(permit) = app.connections.clone().try_acquire_owned() else {
+        app.rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return (StatusCode::SERVICE_UNAVAILABLE, "viewer limit reached").into_response();
+    };
+    let shutdown = app.shutdown.clone();
+    ws.max_message_size(MAX_CLIENT_MESSAGE).max_frame_size(MAX_CLIENT_MESSAGE).on_upgrade(
+        move |socket| async move {
+            session(socket, hub, shutdown).await;
+            drop(permit);
+        },
+    )
+}
+
+fn binary(bytes: impl Into<Bytes>) -> Message {
+    Message::Binary(bytes.into())
+}
+
+fn outgoing(item: Outgoing<WireFrame>) -> Message {
+    match item {
+        Outgoing::Frame(f) => binary(f.message),
+        Outgoing::Gap(g) => binary(ServerMessage::Gap(g).to_bytes()),
+        Outgoing::Config(c) => binary(ServerMessage::Config(c).to_bytes()),
+    }
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.to_string().into() }))
+}
+
+async fn session(socket: WebSocket, hub: Arc<Hub>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let (mut tx, mut rx) = socket.split();
+    let joined = hub.join();
+    let stream = hub.info().id;
+    tracing::debug!(%stream, viewer = joined.id, catch_up = joined.catch_up.len(), "viewer joined");
+    let result: Result<(), axum::Error> = async {
+        if let Some(config) = &joined.config {
+            tx.send(binary(ServerMessage::Config(config.clone()).to_bytes())).await?;
+        }
+        for frame in &joined.catch_up {
+            tx.send(binary(frame.message.clone())).await?;
+        }
+        loop {
+            tokio::select! {
+                _ = joined.slot.wake.notified() => {
+                    while let Some(item) = joined.slot.pop() {
+                        tx.send(outgoing(item)).await?;
+                    }
+                }
+                msg = rx.next() => match msg {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                    Some(Ok(Message::Binary(bytes))) => match ClientMessage::decode(&bytes) {
+                        Ok(ClientMessage::KeyframeRequest) => {
+                            joined.slot.restart_at_keyframe(hub.next_seq());
+                            hub.request_keyframe();
+                        }
+                        Ok(ClientMessage::Ping { id, client_us }) => {
+                            let pong = Pong { id, client_us, server_us: crate::sources::now_us() };
+                            tx.send(binary(ServerMessage::Pong(pong).to_bytes())).await?;
+                        }
+                        Err(e) => {
+                            tracing::info!(%stream, viewer = joined.id, error = %e, "closing: bad message from viewer");
+                            tx.send(close(CLOSE_PROTOCOL, &format!("bad message: {e}"))).await?;
+                            break;
+                        }
+                    },
+                    Some(Ok(Message::Text(_))) => {
+                        tx.send(close(CLOSE_PROTOCOL, "text messages are not part of the protocol")).await?;
+                        break;
+                    }
+                    Some(Ok(_)) => {} // WebSocket-level ping/pong
+                },
+                _ = shutdown.changed() => {
+                    let _ = tx.send(close(CLOSE_GOING_AWAY, "server shutting down")).await;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::debug!(%stream, viewer = joined.id, error = %e, "viewer connection ended");
+    }
+    hub.leave(joined.id);
+}

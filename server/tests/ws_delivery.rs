@@ -1,0 +1,198 @@
+//! WebSocket delivery end to end over loopback: the protocol sequence, instant start from the GOP
+//! cache, decoded frame numbers, keyframe requests, clock-sync pings, a stalled viewer that cannot
+//! hurt the others, the connection cap, bad messages and graceful shutdown.
+
+mod common;
+
+use common::{StampReader, TestServer, next, send};
+use nalcast_proto::wire::{ClientMessage, ServerMessage};
+use std::time::{Duration, Instant};
+
+const PATTERN: &str = r#"
+[[stream]]
+id = "p"
+kind = "pattern"
+width = 320
+height = 192
+fps = 30
+gop = 30
+bitrate = 300000
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_gets_config_then_catch_up_then_consecutive_live_frames() {
+    let server = TestServer::start(PATTERN).await;
+    tokio::time::sleep(Duration::from_millis(700)).await; // let the GOP cache fill mid-GOP
+    let mut ws = server.viewer("p", None).await.expect("upgrade");
+    let started = Instant::now();
+    let Some(Ok(ServerMessage::Config(config))) = next(&mut ws).await else { panic!("config first") };
+    assert_eq!((config.width, config.height), (320, 192));
+    assert!(config.codec.starts_with("avc1."), "{}", config.codec);
+    assert_eq!(config.parameter_sets.len(), 2);
+
+    let mut reader = StampReader::new();
+    let mut seqs = Vec::new();
+    let mut catch_up = 0;
+    let mut first_live = None;
+    while seqs.len() < 60 {
+        match next(&mut ws).await {
+            Some(Ok(ServerMessage::Frame(f))) => {
+                if seqs.is_empty() {
+                    assert!(f.flags.key(), "the first frame is a keyframe");
+                    assert!(f.flags.catch_up(), "joined mid-GOP: the cache is sent first");
+                }
+                if f.flags.catch_up() {
+                    catch_up += 1;
+                    assert!(first_live.is_none(), "catch-up frames all come before live ones");
+                } else if first_live.is_none() {
+                    first_live = Some(started.elapsed());
+                }
+                // The picture's own stamp equals its frame id (the pattern counts from 0).
+                let stamps = reader.read(&f.data);
+                assert_eq!(stamps.len(), 1);
+                assert_eq!(stamps[0].0, f.seq % 65536);
+                let age_ms = (nalcast_server::sources::now_us() / 1000).saturating_sub(stamps[0].1);
+                assert!(age_ms < 5000, "capture time in the picture is recent ({age_ms} ms)");
+                seqs.push(f.seq);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(catch_up >= 5, "{catch_up} catch-up frames");
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "consecutive: {seqs:?}");
+    println!("catch-up frames: {catch_up}, first live frame after {:?}", first_live);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyframe_request_and_ping() {
+    let server = TestServer::start(&PATTERN.replace("gop = 30", "gop = 600")).await;
+    let mut ws = server.viewer("p", None).await.expect("upgrade");
+    // Wait until live, then ask for a keyframe: it must come long before the 600-frame GOP ends.
+    let mut live = 0;
+    while live < 5 {
+        if let Some(Ok(ServerMessage::Frame(f))) = next(&mut ws).await
+            && !f.flags.catch_up()
+        {
+            live += 1;
+        }
+    }
+    send(&mut ws, ClientMessage::Ping { id: 7, client_us: 123 }).await;
+    send(&mut ws, ClientMessage::KeyframeRequest).await;
+    let mut pong = false;
+    let mut key_after = None;
+    for i in 0..40 {
+        match next(&mut ws).await {
+            Some(Ok(ServerMessage::Pong(p))) => {
+                assert_eq!((p.id, p.client_us), (7, 123));
+                assert!(p.server_us > 1_700_000_000_000_000);
+                pong = true;
+            }
+            Some(Ok(ServerMessage::Frame(f))) if f.flags.key() => {
+                key_after = Some(i);
+                break;
+            }
+            Some(Ok(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(pong, "pong received");
+    assert!(key_after.is_some(), "a keyframe followed the request within 40 messages");
+    let metrics = server.http_get("/metrics").await;
+    assert!(metrics.contains("nalcast_keyframe_requests_total{stream=\"p\"} 1"), "{metrics}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_viewer_loses_only_its_own_frames() {
+    let toml = r#"
+        send_buffer = 32768
+        [queue]
+        max_frames = 8
+        [[stream]]
+        id = "big"
+        kind = "pattern"
+        width = 640
+        height = 360
+        fps = 30
+        gop = 30
+        bitrate = 4000000
+    "#;
+    let server = TestServer::start(toml).await;
+    let _stalled = server.viewer("big", Some(4096)).await.expect("upgrade"); // never reads
+    let mut healthy = server.viewer("big", None).await.expect("upgrade");
+    let mut last = None;
+    let mut frames = 0;
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(4) {
+        match next(&mut healthy).await {
+            Some(Ok(ServerMessage::Frame(f))) => {
+                if let Some(prev) = last {
+                    assert_eq!(f.seq, prev + 1, "the healthy viewer misses nothing");
+                }
+                last = Some(f.seq);
+                frames += 1;
+            }
+            Some(Ok(ServerMessage::Config(_))) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(frames >= 100, "healthy viewer got {frames} frames in 4 s");
+    let metrics = server.http_get("/metrics").await;
+    let dropped: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("nalcast_dropped_frames_total{stream=\"big\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("dropped metric");
+    assert!(dropped > 0, "the stalled viewer's frames were dropped: {metrics}");
+    println!("healthy viewer: {frames} frames in 4 s; dropped for the stalled one: {dropped}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cap_unknown_streams_bad_messages_and_shutdown() {
+    let server = TestServer::start(&format!("max_viewers = 2\n{PATTERN}")).await;
+    let mut a = server.viewer("p", None).await.expect("first");
+    let _b = server.viewer("p", None).await.expect("second");
+    assert!(server.viewer("p", None).await.is_err(), "third is over the cap");
+    assert!(server.viewer("nope", None).await.is_err(), "unknown stream");
+    let api = server.http_get("/api/streams").await;
+    let body = api.split("\r\n\r\n").nth(1).expect("body");
+    let list: Vec<nalcast_server::api::StreamEntry> = serde_json::from_str(body).expect("json");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].viewers, 2);
+
+    // A malformed message closes that viewer with a reason.
+    use futures_util::SinkExt;
+    a.send(tokio_tungstenite::tungstenite::Message::Binary(vec![0x99u8, 1, 2].into())).await.expect("send");
+    let mut closed = None;
+    for _ in 0..200 {
+        match next(&mut a).await {
+            Some(Err(reason)) => {
+                closed = Some(reason);
+                break;
+            }
+            None => break,
+            _ => {}
+        }
+    }
+    let reason = closed.expect("closed with a reason");
+    assert!(reason.contains("bad message"), "{reason}");
+
+    // Graceful shutdown: the remaining viewer is told the server is going away.
+    let mut c = _b;
+    let stopping = tokio::spawn(server.stop());
+    let mut going_away = false;
+    for _ in 0..200 {
+        match next(&mut c).await {
+            Some(Err(reason)) => {
+                going_away = reason.contains("shutting down");
+                break;
+            }
+            None => break,
+            _ => {}
+        }
+    }
+    stopping.await.expect("stopped");
+    assert!(going_away, "viewer told about the shutdown");
+}
