@@ -47,6 +47,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let Some(config) = parse_args()? else { return Ok(()) };
+    // Every viewer is a socket: allow as many as the hard limit permits.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(error = %e, "cannot raise the open-file limit");
+    }
     if !config.www.join("pkg/nalcast.js").is_file() {
         tracing::warn!(
             "{} has no pkg/nalcast.js: build the wasm client with `make wasm`",

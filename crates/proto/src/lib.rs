@@ -9,6 +9,7 @@
 
 pub mod annexb;
 pub mod au;
+pub mod avcc;
 pub mod playout;
 pub mod sps;
 pub mod wire;

@@ -2,7 +2,10 @@
 //! file reads block), publishing access units with timestamps to the stream's hub in real time.
 
 pub mod h264_file;
+pub mod mp4_file;
 pub mod pattern;
+pub mod rtsp;
+pub mod y4m_file;
 
 use crate::hub::Hub;
 use std::sync::Arc;
@@ -40,6 +43,12 @@ pub enum SourceSpec {
     Pattern(pattern::PatternSpec),
     /// An Annex-B `.h264` file, paced and looped.
     H264(h264_file::H264FileSpec),
+    /// The H.264 track of an MP4 file, paced and looped.
+    Mp4(mp4_file::Mp4FileSpec),
+    /// Raw Y4M video, re-encoded with OpenH264, paced and looped.
+    Y4m(y4m_file::Y4mFileSpec),
+    /// An RTSP camera.
+    Rtsp(rtsp::RtspSpec),
 }
 
 impl SourceSpec {
@@ -48,6 +57,9 @@ impl SourceSpec {
         match self {
             SourceSpec::Pattern(_) => "pattern",
             SourceSpec::H264(_) => "h264",
+            SourceSpec::Mp4(_) => "mp4",
+            SourceSpec::Y4m(_) => "y4m",
+            SourceSpec::Rtsp(_) => "rtsp",
         }
     }
 
@@ -56,10 +68,12 @@ impl SourceSpec {
         match self {
             SourceSpec::Pattern(p) => p.fps,
             SourceSpec::H264(f) => f.fps.unwrap_or(0.0),
+            SourceSpec::Mp4(_) | SourceSpec::Y4m(_) | SourceSpec::Rtsp(_) => 0.0,
         }
     }
 
-    /// Parses a command-line source: `pattern`, `pattern:WxH@FPS`, or a path ending in `.h264`/`.264`.
+    /// Parses a command-line source: `pattern`, `pattern:WxH@FPS`, or a path ending in `.h264`/`.264`
+    /// or `.mp4`/`.m4v`/`.mov`, or `.y4m`, or an `rtsp://` URL.
     pub fn parse_cli(text: &str) -> Result<SourceSpec, SourceError> {
         if let Some(rest) = text.strip_prefix("pattern") {
             let mut spec: pattern::PatternSpec =
@@ -82,10 +96,32 @@ impl SourceSpec {
             return Ok(SourceSpec::Pattern(spec));
         }
         let lower = text.to_ascii_lowercase();
+        if lower.starts_with("rtsp://") {
+            return Ok(SourceSpec::Rtsp(rtsp::RtspSpec {
+                url: text.into(),
+                username: None,
+                password: None,
+                transport: rtsp::RtspTransport::Tcp,
+            }));
+        }
         if lower.ends_with(".h264") || lower.ends_with(".264") {
             return Ok(SourceSpec::H264(h264_file::H264FileSpec { path: text.into(), fps: None }));
         }
-        Err(SourceError::Invalid(format!("{text}: unknown source (pattern[:WxH@FPS] or FILE.h264)")))
+        if lower.ends_with(".mp4") || lower.ends_with(".m4v") || lower.ends_with(".mov") {
+            return Ok(SourceSpec::Mp4(mp4_file::Mp4FileSpec { path: text.into() }));
+        }
+        if lower.ends_with(".y4m") {
+            return Ok(SourceSpec::Y4m(y4m_file::Y4mFileSpec {
+                path: text.into(),
+                width: None,
+                height: None,
+                bitrate: 2_000_000,
+                gop: 60,
+            }));
+        }
+        Err(SourceError::Invalid(format!(
+            "{text}: unknown source (pattern[:WxH@FPS], FILE.h264, FILE.mp4, FILE.y4m, rtsp://...)"
+        )))
     }
 }
 
@@ -151,6 +187,9 @@ pub fn spawn(
         let result = match &spec {
             SourceSpec::Pattern(p) => pattern::run(p, &hub, &stop),
             SourceSpec::H264(f) => h264_file::run(f, &hub, &stop),
+            SourceSpec::Mp4(f) => mp4_file::run(f, &hub, &stop),
+            SourceSpec::Y4m(f) => y4m_file::run(f, &hub, &stop),
+            SourceSpec::Rtsp(r) => rtsp::run(r, &hub, &stop),
         };
         match result {
             Ok(()) => tracing::info!(stream = %id, "source stopped"),

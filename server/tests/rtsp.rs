@@ -1,0 +1,120 @@
+//! The RTSP source against a real RTSP server (GStreamer's, started by this test on loopback): frames
+//! arrive at the camera's rate, start with a keyframe, decode to the camera's picture size, and keep
+//! coming after the camera restarts (the source reconnects by itself).
+
+mod common;
+
+use nalcast_proto::playout::{Limits, Outgoing};
+use nalcast_proto::wire::ServerMessage;
+use nalcast_server::hub::{Hub, StreamInfo};
+use nalcast_server::sources::{self, SourceSpec, StopFlag};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct RtspServer {
+    child: Child,
+    port: u16,
+}
+
+impl RtspServer {
+    /// Starts the server on `port` (0: any free port).
+    fn start(port: u16) -> RtspServer {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rtsp_server.py");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(script)
+            .args(["--seconds", "60", "--port", &port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("/usr/bin/python3 with GStreamer's RTSP server (scripts/setup.sh installs it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("port");
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("RTSP server did not start: {line:?}"));
+        RtspServer { child, port }
+    }
+}
+
+impl Drop for RtspServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn frames_from(
+    slot: &nalcast_server::hub::ViewerSlot,
+    count: usize,
+    within: Duration,
+) -> Vec<nalcast_proto::wire::Frame> {
+    let deadline = Instant::now() + within;
+    let mut frames = Vec::new();
+    while frames.len() < count && Instant::now() < deadline {
+        match slot.pop() {
+            Some(Outgoing::Frame(f)) => match ServerMessage::decode(&f.message) {
+                Ok(ServerMessage::Frame(m)) => frames.push(m),
+                other => panic!("{other:?}"),
+            },
+            Some(_) => {}
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    frames
+}
+
+#[test]
+fn reads_a_real_rtsp_server_and_survives_its_restart() {
+    let camera = RtspServer::start(0);
+    let url = format!("rtsp://127.0.0.1:{}/test", camera.port);
+    let hub = Arc::new(Hub::new(
+        StreamInfo { id: "cam".into(), ..StreamInfo::default() },
+        Limits { max_frames: 1000, max_bytes: 64 << 20 },
+    ));
+    let joined = hub.join();
+    let stop = StopFlag::default();
+    let thread = sources::spawn(
+        "cam".into(),
+        SourceSpec::parse_cli(&url).expect("rtsp spec"),
+        hub.clone(),
+        stop.clone(),
+    )
+    .expect("spawn");
+
+    let t0 = Instant::now();
+    let frames = frames_from(&joined.slot, 60, Duration::from_secs(20));
+    let elapsed = t0.elapsed();
+    assert_eq!(frames.len(), 60, "60 frames from the camera");
+    assert!(frames[0].flags.key(), "viewers start at a keyframe");
+    let mut dec = nalcast_codec::Decoder::with_log(Box::new(|_, _| {})).expect("decoder");
+    let mut sizes = Vec::new();
+    for f in &frames {
+        dec.decode_access_unit(&f.data, f.seq, |p| sizes.push((p.width, p.height))).expect("decodes");
+    }
+    assert_eq!(sizes.len(), 60);
+    assert!(sizes.iter().all(|s| *s == (320, 192)));
+    assert!(frames.windows(2).all(|w| w[1].pts_us > w[0].pts_us), "timestamps increase");
+    println!("rtsp: 60 frames in {elapsed:?}");
+
+    // The camera goes away and comes back on the same port: frames resume without any help.
+    let port = camera.port;
+    drop(camera);
+    std::thread::sleep(Duration::from_millis(1500));
+    let while_down = frames_from(&joined.slot, 1000, Duration::from_millis(10)).len();
+    let _camera = RtspServer::start(port);
+    let resumed = frames_from(&joined.slot, 30, Duration::from_secs(20));
+    assert_eq!(resumed.len(), 30, "frames resume after the camera restarts ({while_down} were in flight)");
+    let mut decoded = 0;
+    for f in &resumed {
+        if dec.decode_access_unit(&f.data, f.seq, |_| decoded += 1).is_err() {
+            panic!("frame {} after the restart does not decode", f.seq);
+        }
+    }
+    assert!(decoded >= 29, "{decoded} pictures after the restart");
+    let stopping = Instant::now();
+    stop.set();
+    thread.join().expect("source thread");
+    assert!(stopping.elapsed() < Duration::from_secs(3), "stops promptly");
+    assert!(hub.info().codec.starts_with("avc1."), "codec learned from the camera's SPS");
+}
