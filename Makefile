@@ -6,7 +6,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 LISTEN ?= 127.0.0.1:8080
 CARGO ?= cargo
 
-.PHONY: run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout clips
+.PHONY: run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency clips
 
 run: setup wasm server
 	./target/release/nalcast-server --listen $(LISTEN) --www www
@@ -57,3 +57,6 @@ bench-decode: setup wasm clips
 
 bench-fanout: setup
 	$(CARGO) bench -p nalcast-server --bench fanout
+
+bench-latency: setup wasm server
+	node tests/e2e/bench-latency.mjs

@@ -70,6 +70,18 @@ struct Inner {
     capture: VecDeque<(u64, u64)>,
     connect_started: f64,
     closed: bool,
+    on_frame: Option<js_sys::Function>,
+}
+
+/// What the `onframe` callback receives for each painted picture.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FrameEvent {
+    seq: f64,
+    latency_ms: Option<f64>,
+    decode_ms: f64,
+    width: u32,
+    height: u32,
 }
 
 /// A live stream player (JS `Player`).
@@ -108,6 +120,7 @@ impl Player {
             capture: VecDeque::new(),
             connect_started: 0.0,
             closed: false,
+            on_frame: None,
         }));
         connect(&inner);
         start_pings(&inner);
@@ -124,6 +137,13 @@ impl Player {
     #[wasm_bindgen(getter, js_name = clockOffsetMs)]
     pub fn clock_offset_ms(&self) -> Option<f64> {
         self.inner.borrow().clock.offset_us().map(|o| o as f64 / 1000.0)
+    }
+
+    /// A function called after each painted picture with `{ seq, latencyMs, decodeMs, width, height }`
+    /// (or `null` to stop).
+    #[wasm_bindgen(setter)]
+    pub fn set_onframe(&self, callback: Option<js_sys::Function>) {
+        self.inner.borrow_mut().on_frame = callback;
     }
 
     /// Asks the server for a keyframe.
@@ -197,14 +217,14 @@ impl Inner {
         }
     }
 
-    fn on_message(&mut self, bytes: &[u8]) {
+    fn on_message(&mut self, bytes: &[u8]) -> Option<FrameEvent> {
         let now = now_ms();
         self.stats.received(now, bytes.len());
         let msg = match ServerMessage::decode(bytes) {
             Ok(m) => m,
             Err(e) => {
                 web_sys::console::warn_1(&format!("nalcast: bad message from server: {e}").into());
-                return;
+                return None;
             }
         };
         match msg {
@@ -228,11 +248,12 @@ impl Inner {
             ServerMessage::Close { code, reason } => {
                 web_sys::console::info_1(&format!("nalcast: server closing ({code}): {reason}").into());
             }
-            ServerMessage::Frame(f) => self.on_frame(f, now),
+            ServerMessage::Frame(f) => return self.on_frame(f, now),
         }
+        None
     }
 
-    fn on_frame(&mut self, f: nalcast_proto::wire::Frame, now: f64) {
+    fn on_frame(&mut self, f: nalcast_proto::wire::Frame, now: f64) -> Option<FrameEvent> {
         if let Some(expected) = self.next_seq
             && f.seq != expected
         {
@@ -242,14 +263,14 @@ impl Inner {
         self.next_seq = Some(f.seq + 1);
         if self.need_key && !f.flags.key() {
             self.stats.totals.skipped += 1;
-            return;
+            return None;
         }
         self.need_key = false;
         if self.capture.len() >= 32 {
             self.capture.pop_front();
         }
         self.capture.push_back((f.seq, f.capture_us));
-        let paint = !f.flags.catch_up();
+        let paint = !f.flags.catch_up() || f.flags.live_edge();
         let mut painted = None;
         let mut paint_error = None;
         let (decoder, painter, canvas) = (&mut self.decoder, &mut self.painter, &self.canvas);
@@ -281,7 +302,15 @@ impl Inner {
             }
             self.backoff_ms = MIN_BACKOFF_MS;
             self.stats.painted(done, done - now, latency, seq);
+            return Some(FrameEvent {
+                seq: seq as f64,
+                latency_ms: latency,
+                decode_ms: done - now,
+                width: self.canvas.width(),
+                height: self.canvas.height(),
+            });
         }
+        None
     }
 }
 
@@ -322,7 +351,15 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
         Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let (Some(rc), Ok(buf)) = (weak.upgrade(), e.data().dyn_into::<js_sys::ArrayBuffer>()) {
                 let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-                rc.borrow_mut().on_message(&bytes);
+                let event = rc.borrow_mut().on_message(&bytes);
+                // The callback runs after the borrow ends: it may call back into the player.
+                let callback = rc.borrow().on_frame.clone();
+                if let (Some(event), Some(cb)) = (event, callback)
+                    && let Ok(value) = serde_wasm_bindgen::to_value(&event)
+                    && let Err(e) = cb.call1(&JsValue::NULL, &value)
+                {
+                    web_sys::console::warn_1(&e);
+                }
             }
         })
     };

@@ -223,7 +223,7 @@ fn unreachable_default() -> SourceSpec {
         height: 720,
         fps: 30.0,
         bitrate: 2_000_000,
-        gop: 60,
+        gop: 30,
     })
 }
 

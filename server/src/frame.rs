@@ -53,9 +53,14 @@ impl WireFrame {
 
     /// A copy marked as catch-up (decode, don't paint), for a viewer joining from the GOP cache.
     pub fn as_catch_up(&self) -> WireFrame {
+        self.with_flags(FrameFlags::CATCH_UP)
+    }
+
+    /// A copy with `flags` added.
+    pub fn with_flags(&self, flags: u8) -> WireFrame {
         let mut m = self.message.to_vec();
-        if let Some(flags) = m.get_mut(FLAGS_OFFSET) {
-            *flags |= FrameFlags::CATCH_UP;
+        if let Some(f) = m.get_mut(FLAGS_OFFSET) {
+            *f |= flags;
         }
         WireFrame { message: m.into(), ..self.clone() }
     }

@@ -85,7 +85,8 @@ impl ViewerSlot {
 struct State {
     next_seq: u64,
     config: Option<Config>,
-    /// From the last keyframe on; empty while invalid.
+    /// From the last keyframe on, already marked catch-up (made once, shared by every joiner);
+    /// empty while invalid.
     gop: Vec<WireFrame>,
     gop_bytes: usize,
     viewers: HashMap<u64, Arc<ViewerSlot>>,
@@ -217,7 +218,7 @@ impl Hub {
             && state.gop_bytes + wire.message.len() <= GOP_CACHE_MAX_BYTES;
         if cacheable {
             state.gop_bytes += wire.message.len();
-            state.gop.push(wire.clone());
+            state.gop.push(wire.as_catch_up());
         } else {
             state.gop.clear();
             state.gop_bytes = 0;
@@ -252,7 +253,11 @@ impl Hub {
     pub fn join(&self) -> Joined {
         let mut state = self.state();
         let mut queue = ViewerQueue::new(self.limits);
-        let catch_up: Vec<WireFrame> = state.gop.iter().map(WireFrame::as_catch_up).collect();
+        let mut catch_up = state.gop.clone();
+        if let Some(last) = catch_up.last_mut() {
+            // The newest cached frame is the live edge: the viewer paints it at once.
+            *last = last.with_flags(nalcast_proto::wire::FrameFlags::LIVE_EDGE);
+        }
         if catch_up.is_empty() {
             let next = state.next_seq;
             queue.wait_for_keyframe(next);

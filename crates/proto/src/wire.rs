@@ -90,6 +90,8 @@ impl FrameFlags {
     pub const CATCH_UP: u8 = 0x02;
     /// Frames before this one were not sent (see the preceding [`Gap`]).
     pub const DISCONTINUITY: u8 = 0x04;
+    /// The last catch-up frame: it is the live edge, so it is painted.
+    pub const LIVE_EDGE: u8 = 0x08;
 
     /// Whether the key flag is set.
     pub fn key(self) -> bool {
@@ -98,6 +100,10 @@ impl FrameFlags {
     /// Whether the catch-up flag is set.
     pub fn catch_up(self) -> bool {
         self.0 & Self::CATCH_UP != 0
+    }
+    /// Whether the live-edge flag is set.
+    pub fn live_edge(self) -> bool {
+        self.0 & Self::LIVE_EDGE != 0
     }
     /// Whether the discontinuity flag is set.
     pub fn discontinuity(self) -> bool {

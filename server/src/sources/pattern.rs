@@ -106,7 +106,7 @@ pub struct PatternSpec {
     /// Target bitrate in bits per second.
     #[serde(default = "default_bitrate")]
     pub bitrate: u32,
-    /// Keyframe interval in frames.
+    /// Keyframe interval in frames (default 30: one second at 30 fps keeps a joiner's catch-up short).
     #[serde(default = "default_gop")]
     pub gop: u32,
 }
@@ -124,7 +124,7 @@ fn default_bitrate() -> u32 {
     2_000_000
 }
 fn default_gop() -> u32 {
-    60
+    30
 }
 
 impl PatternSpec {
