@@ -69,6 +69,107 @@ impl<'a> Iterator for NalUnits<'a> {
     }
 }
 
+/// Incremental Annex-B splitting for data that arrives in pieces (a socket, a pipe): push bytes as
+/// they come, pull NAL units (payloads, header byte first) as soon as the next start code proves
+/// them complete, and [`NalSplitter::finish`] at the end. However the input is cut, the NAL units
+/// are those [`nal_units`] finds in the whole buffer.
+///
+/// Memory is bounded: a NAL unit longer than the limit is discarded (and counted) instead of growing
+/// the buffer without end.
+#[derive(Debug)]
+pub struct NalSplitter {
+    buf: Vec<u8>,
+    /// Where the next start-code search resumes.
+    scan: usize,
+    /// Start of the current NAL unit's payload, once a start code was seen.
+    body: Option<usize>,
+    /// Discarding an over-long NAL unit until the next start code.
+    discarding: bool,
+    max_nal: usize,
+    discarded: u64,
+    ready: std::collections::VecDeque<Vec<u8>>,
+}
+
+impl NalSplitter {
+    /// A splitter that accepts NAL units of up to `max_nal` bytes.
+    pub fn new(max_nal: usize) -> NalSplitter {
+        NalSplitter {
+            buf: Vec::new(),
+            scan: 0,
+            body: None,
+            discarding: false,
+            max_nal,
+            discarded: 0,
+            ready: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// NAL units dropped for exceeding the limit.
+    pub fn discarded(&self) -> u64 {
+        self.discarded
+    }
+
+    fn emit(&mut self, end: usize) {
+        if let Some(body) = self.body {
+            let mut e = end;
+            while e > body && self.buf[e - 1] == 0 {
+                e -= 1;
+            }
+            if self.discarding {
+                self.discarded += 1;
+            } else if e > body {
+                self.ready.push_back(self.buf[body..e].to_vec());
+            }
+        }
+        self.discarding = false;
+    }
+
+    /// Adds bytes.
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+        while let Some(sc) = find_start_code(&self.buf, self.scan) {
+            self.emit(sc);
+            self.body = Some(sc + 3);
+            self.scan = sc + 3;
+            // Drop what is consumed so the buffer only ever holds the current NAL unit.
+            self.buf.drain(..sc + 3);
+            self.scan = 0;
+            self.body = Some(0);
+        }
+        // A start code may straddle the end: resume two bytes back next time.
+        self.scan = self.buf.len().saturating_sub(2);
+        if self.body.is_none() {
+            // Before the first start code nothing is kept but a possible partial start code.
+            let keep = self.buf.len().min(2);
+            self.buf.drain(..self.buf.len() - keep);
+            self.scan = 0;
+        } else if self.buf.len() > self.max_nal + 3 {
+            // Over-long: keep scanning for the next start code, but not the bytes.
+            self.discarding = true;
+            let keep = 2;
+            let cut = self.buf.len() - keep;
+            self.buf.drain(..cut);
+            self.body = Some(0);
+            self.scan = 0;
+        }
+    }
+
+    /// The next complete NAL unit, if any.
+    pub fn pull(&mut self) -> Option<Vec<u8>> {
+        self.ready.pop_front()
+    }
+
+    /// Ends the input: the last NAL unit is complete now.
+    pub fn finish(&mut self) -> Option<Vec<u8>> {
+        let end = self.buf.len();
+        self.emit(end);
+        self.buf.clear();
+        self.body = None;
+        self.scan = 0;
+        self.ready.pop_front()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +200,60 @@ mod tests {
         assert!(payloads(&[0, 0]).is_empty());
         assert!(payloads(&[1, 2, 3, 0, 0]).is_empty());
         assert!(payloads(&[0, 0, 1]).is_empty());
+    }
+
+    fn split_all(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut s = NalSplitter::new(1 << 20);
+        let mut out = Vec::new();
+        for c in chunks {
+            s.push(c);
+            while let Some(n) = s.pull() {
+                out.push(n);
+            }
+        }
+        while let Some(n) = s.finish() {
+            out.push(n);
+        }
+        out
+    }
+
+    const TRICKY: &[u8] = &[
+        7, 7, 0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x0a, 0x96, 0x52, 0x85, 0x89, 0xc8, 0, 0, 0, 1, 0x68, 0xc9, 0x23,
+        0x88, 0, 0, 1, 0x65, 0x88, 0x80, 0, 0, 3, 0, 1, 0x40, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0x41, 0x9a, 0, 0, 3,
+        1, 0, 0, 0, 1, 0x41, 0x9b, 0, 0,
+    ];
+
+    #[test]
+    fn incremental_equals_whole_at_every_split() {
+        let whole: Vec<Vec<u8>> = nal_units(TRICKY).map(|n| n.payload.to_vec()).collect();
+        assert_eq!(whole.len(), 5);
+        assert_eq!(split_all(&[TRICKY]), whole);
+        for i in 0..=TRICKY.len() {
+            assert_eq!(split_all(&[&TRICKY[..i], &TRICKY[i..]]), whole, "split at {i}");
+            for j in i..=TRICKY.len() {
+                assert_eq!(
+                    split_all(&[&TRICKY[..i], &TRICKY[i..j], &TRICKY[j..]]),
+                    whole,
+                    "split at {i}, {j}"
+                );
+            }
+        }
+        let bytes: Vec<&[u8]> = TRICKY.chunks(1).collect();
+        assert_eq!(split_all(&bytes), whole);
+    }
+
+    #[test]
+    fn over_long_units_are_discarded_with_bounded_memory() {
+        let mut s = NalSplitter::new(100);
+        s.push(&[0, 0, 1, 0x65]);
+        for _ in 0..1000 {
+            s.push(&[0xaa; 64]);
+            assert!(s.buf.len() <= 200, "buffer stays bounded");
+        }
+        s.push(&[0, 0, 1, 0x41, 1]);
+        assert_eq!(s.pull(), None, "the long one is dropped");
+        assert_eq!(s.finish(), Some(vec![0x41, 1]));
+        assert_eq!(s.discarded(), 1);
     }
 
     #[test]

@@ -1,50 +1,212 @@
-//! Access-unit boundaries in an Annex-B stream (H.264 7.4.1.2.3), for pacing a file one picture at
-//! a time.
+//! Access units (H.264 7.4.1.2.3): which NAL units belong to one picture. SPS and PPS are tracked
+//! with `h264-reader`, slice headers are parsed with it, and a new primary picture is detected by
+//! the first-VCL-NAL rules of 7.4.1.2.4 (frame_num, PPS id, field flags, nal_ref_idc, POC fields,
+//! IDR flag and idr_pic_id). A slice whose header cannot be parsed (missing parameter sets, damage)
+//! falls back to `first_mb_in_slice == 0`.
 //!
-//! A new access unit starts at an access unit delimiter, SPS, PPS, SEI or types 14–18 that follow
-//! a picture's slices, or at a slice whose `first_mb_in_slice` is 0 once the current access unit
-//! already holds a slice. (Redundant pictures and arbitrary slice order are not distinguished; the
-//! full first-slice comparison of 7.4.1.2.4 lives with the live packetizer.)
+//! [`AuBoundaries`] classifies NAL units one at a time; [`access_units`] splits a whole buffer and
+//! [`AccessUnitAssembler`] assembles from data arriving in arbitrary pieces — with the same result.
 
-use crate::annexb::nal_units;
+use crate::annexb::{NalSplitter, nal_units};
+use h264_reader::Context;
+use h264_reader::nal::NalHeader;
+use h264_reader::nal::pps::PicParameterSet;
+use h264_reader::nal::slice::{FieldPic, PicOrderCountLsb, SliceHeader};
+use h264_reader::nal::sps::SeqParameterSet;
+use h264_reader::rbsp::{BitReader, decode_nal};
+use std::collections::VecDeque;
 use std::ops::Range;
 
-/// Whether a slice NAL payload (header byte first) has `first_mb_in_slice == 0`: its ue(v) code is
-/// then the single bit `1`.
-fn first_mb_is_zero(payload: &[u8]) -> bool {
-    payload.get(1).is_some_and(|b| b & 0x80 != 0)
+/// The slice-header fields that tell pictures apart (7.4.1.2.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PictureKey {
+    frame_num: u16,
+    pps_id: u8,
+    field: u8, // 0 frame, 1 top, 2 bottom
+    nal_ref_idc_zero: bool,
+    poc: (u32, i32, i32),
+    idr: bool,
+    idr_pic_id: Option<u32>,
+}
+
+/// Classifies NAL units into access units.
+#[derive(Debug, Default)]
+pub struct AuBoundaries {
+    ctx: Context,
+    /// The current access unit holds a VCL NAL unit of a primary picture.
+    has_vcl: bool,
+    last: Option<PictureKey>,
+}
+
+/// Bytes of a slice NAL unit parsed for its header: headers are short, slices can be megabytes.
+const HEADER_PREFIX: usize = 1024;
+
+impl AuBoundaries {
+    /// A classifier with no parameter sets yet.
+    pub fn new() -> AuBoundaries {
+        AuBoundaries::default()
+    }
+
+    fn slice_key(&self, nal: &[u8]) -> Option<PictureKey> {
+        let header = NalHeader::new(*nal.first()?).ok()?;
+        let parse = |bytes: &[u8]| -> Option<PictureKey> {
+            let rbsp = decode_nal(bytes).ok()?;
+            let mut r = BitReader::new(&rbsp[..]);
+            let (sh, _sps, pps): (SliceHeader, &SeqParameterSet, &PicParameterSet) =
+                SliceHeader::from_bits(&self.ctx, &mut r, header, None).ok()?;
+            let field = match sh.field_pic {
+                FieldPic::Frame => 0,
+                FieldPic::Field(h264_reader::nal::slice::Field::Top) => 1,
+                FieldPic::Field(h264_reader::nal::slice::Field::Bottom) => 2,
+            };
+            let poc = match sh.pic_order_cnt_lsb {
+                Some(PicOrderCountLsb::Frame(lsb)) => (lsb, 0, 0),
+                Some(PicOrderCountLsb::FieldsAbsolute { pic_order_cnt_lsb, delta_pic_order_cnt_bottom }) => {
+                    (pic_order_cnt_lsb, delta_pic_order_cnt_bottom, 0)
+                }
+                Some(PicOrderCountLsb::FieldsDelta([a, b])) => (0, a, b),
+                None => (0, 0, 0),
+            };
+            Some(PictureKey {
+                frame_num: sh.frame_num,
+                pps_id: pps.pic_parameter_set_id.id(),
+                field,
+                nal_ref_idc_zero: header.nal_ref_idc() == 0,
+                poc,
+                idr: nal[0] & 0x1f == 5,
+                idr_pic_id: sh.idr_pic_id,
+            })
+        };
+        parse(&nal[..nal.len().min(HEADER_PREFIX)])
+            .or_else(|| if nal.len() > HEADER_PREFIX { parse(nal) } else { None })
+    }
+
+    /// Whether NAL unit `nal` (header byte first) starts a new access unit. Feed every NAL unit in
+    /// stream order.
+    pub fn starts_new_au(&mut self, nal: &[u8]) -> bool {
+        let Some(&first) = nal.first() else { return false };
+        match first & 0x1f {
+            1 | 5 => {
+                let key = self.slice_key(nal);
+                let new_picture = match (&key, &self.last) {
+                    (Some(k), Some(last)) => k != last,
+                    // Unparseable: a slice that starts at macroblock 0 starts a picture.
+                    _ => nal.get(1).is_some_and(|b| b & 0x80 != 0),
+                };
+                let starts = self.has_vcl && new_picture;
+                self.has_vcl = true;
+                if key.is_some() || starts {
+                    self.last = key;
+                }
+                starts
+            }
+            t @ (6 | 7 | 8 | 9 | 14..=18) => {
+                if t == 7
+                    && let Ok(rbsp) = decode_nal(nal)
+                    && let Ok(sps) = SeqParameterSet::from_bits(BitReader::new(&rbsp[..]))
+                {
+                    self.ctx.put_seq_param_set(sps);
+                }
+                if t == 8
+                    && let Ok(rbsp) = decode_nal(nal)
+                    && let Ok(pps) = PicParameterSet::from_bits(&self.ctx, BitReader::new(&rbsp[..]))
+                {
+                    self.ctx.put_pic_param_set(pps);
+                }
+                let starts = self.has_vcl;
+                if starts {
+                    self.has_vcl = false;
+                    self.last = None;
+                }
+                starts
+            }
+            _ => false, // end of sequence/stream, filler, partitions, extensions: stay with the picture
+        }
+    }
 }
 
 /// Byte ranges of the access units in `data`, each starting at its first NAL unit's start code.
 pub fn access_units(data: &[u8]) -> Vec<Range<usize>> {
     let base = data.as_ptr() as usize;
+    let mut boundaries = AuBoundaries::new();
     let mut units: Vec<Range<usize>> = Vec::new();
-    let mut current: Option<Range<usize>> = None;
-    let mut has_slice = false;
     for nal in nal_units(data) {
         let start = nal.with_start_code.as_ptr() as usize - base;
         let end = start + nal.with_start_code.len();
-        let t = nal.nal_type().unwrap_or(0);
-        let is_slice = matches!(t, 1 | 5);
-        let starts_new = match t {
-            1 | 5 => has_slice && first_mb_is_zero(nal.payload),
-            6..=9 | 14..=18 => has_slice,
-            _ => false,
-        };
-        match current.as_mut() {
-            Some(cur) if !starts_new => cur.end = end,
+        match units.last_mut() {
+            Some(cur) if !boundaries.starts_new_au(nal.payload) => cur.end = end,
             _ => {
-                if let Some(done) = current.take() {
-                    units.push(done);
-                }
-                current = Some(start..end);
-                has_slice = false;
+                let _ = units.is_empty() && boundaries.starts_new_au(nal.payload);
+                units.push(start..end);
             }
         }
-        has_slice |= is_slice;
     }
-    units.extend(current);
     units
+}
+
+/// One assembled access unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessUnit {
+    /// Its NAL units in Annex-B form (four-byte start codes).
+    pub data: Vec<u8>,
+    /// It holds an IDR slice.
+    pub key: bool,
+}
+
+/// Assembles access units from Annex-B data arriving in pieces.
+#[derive(Debug)]
+pub struct AccessUnitAssembler {
+    splitter: NalSplitter,
+    boundaries: AuBoundaries,
+    current: Option<AccessUnit>,
+    ready: VecDeque<AccessUnit>,
+}
+
+impl AccessUnitAssembler {
+    /// An assembler accepting NAL units of up to `max_nal` bytes.
+    pub fn new(max_nal: usize) -> AccessUnitAssembler {
+        AccessUnitAssembler {
+            splitter: NalSplitter::new(max_nal),
+            boundaries: AuBoundaries::new(),
+            current: None,
+            ready: VecDeque::new(),
+        }
+    }
+
+    fn add(&mut self, nal: Vec<u8>) {
+        let starts = self.boundaries.starts_new_au(&nal);
+        if starts && let Some(done) = self.current.take() {
+            self.ready.push_back(done);
+        }
+        let au = self.current.get_or_insert_with(|| AccessUnit { data: Vec::new(), key: false });
+        au.key |= nal[0] & 0x1f == 5;
+        au.data.extend_from_slice(&[0, 0, 0, 1]);
+        au.data.extend_from_slice(&nal);
+    }
+
+    /// Adds bytes.
+    pub fn push(&mut self, data: &[u8]) {
+        self.splitter.push(data);
+        while let Some(nal) = self.splitter.pull() {
+            self.add(nal);
+        }
+    }
+
+    /// The next complete access unit (complete once the next one has begun).
+    pub fn pull(&mut self) -> Option<AccessUnit> {
+        self.ready.pop_front()
+    }
+
+    /// Ends the input; the last access unit becomes available.
+    pub fn finish(&mut self) -> Option<AccessUnit> {
+        while let Some(nal) = self.splitter.finish() {
+            self.add(nal);
+        }
+        if let Some(last) = self.current.take() {
+            self.ready.push_back(last);
+        }
+        self.ready.pop_front()
+    }
 }
 
 #[cfg(test)]
@@ -56,7 +218,32 @@ mod tests {
     }
 
     #[test]
-    fn groups_parameter_sets_slices_and_next_picture() {
+    fn without_parameter_sets_falls_back_to_first_mb() {
+        let mut data = Vec::new();
+        for part in [
+            nal(6, true),
+            nal(5, true),
+            nal(5, false),
+            nal(1, true),
+            nal(1, false),
+            nal(9, true),
+            nal(1, true),
+        ] {
+            data.extend(part);
+        }
+        let units = access_units(&data);
+        assert_eq!(units, vec![0..21, 21..35, 35..49]);
+    }
+
+    #[test]
+    fn empty_and_garbage_inputs() {
+        assert!(access_units(&[]).is_empty());
+        assert!(access_units(&[1, 2, 3]).is_empty());
+        assert_eq!(access_units(&[0, 0, 1, 0x65]).len(), 1);
+    }
+
+    #[test]
+    fn assembler_equals_access_units_at_every_split() {
         let mut data = Vec::new();
         for part in [
             nal(7, true),
@@ -65,22 +252,23 @@ mod tests {
             nal(5, false),
             nal(1, true),
             nal(1, false),
-            nal(6, true),
             nal(1, true),
         ] {
             data.extend(part);
         }
-        let units = access_units(&data);
-        assert_eq!(units.len(), 3);
-        assert_eq!(units[0], 0..28);
-        assert_eq!(units[1], 28..42);
-        assert_eq!(units[2], 42..56);
-    }
-
-    #[test]
-    fn empty_and_garbage_inputs() {
-        assert!(access_units(&[]).is_empty());
-        assert!(access_units(&[1, 2, 3]).is_empty());
-        assert_eq!(access_units(&[0, 0, 1, 0x65]).len(), 1);
+        let whole: Vec<Vec<u8>> = access_units(&data).into_iter().map(|r| data[r].to_vec()).collect();
+        for i in 0..=data.len() {
+            let mut a = AccessUnitAssembler::new(1 << 20);
+            a.push(&data[..i]);
+            a.push(&data[i..]);
+            let mut got = Vec::new();
+            while let Some(au) = a.pull() {
+                got.push(au.data);
+            }
+            while let Some(au) = a.finish() {
+                got.push(au.data);
+            }
+            assert_eq!(got, whole, "split at {i}");
+        }
     }
 }
