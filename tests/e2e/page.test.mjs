@@ -39,8 +39,8 @@ try {
     `first frame ${firstFrameMs?.toFixed(0)} ms after connecting, dropped ${b.stats.dropped}, skipped ${b.stats.skipped}, errors ${b.stats.errors}`);
   assert.equal(b.w, 1280);
   assert.equal(b.h, 720);
-  assert.ok(advanced >= 20 && advanced <= 40, `frames advanced by ${advanced} in one second`);
-  assert.ok(b.stats.fps >= 20, `fps ${b.stats.fps}`);
+  assert.ok(advanced >= 15 && advanced <= 45, `frames advanced by ${advanced} in one second`);
+  assert.ok(b.stats.fps >= 15, `fps ${b.stats.fps}`);
   assert.ok(b.stats.latencyMs > 0 && b.stats.latencyMs < 1000, `latency ${b.stats.latencyMs} ms is plausible`);
   assert.ok(stampLatency > 0 && stampLatency < 1500, `latency from the stamp ${stampLatency} ms`);
   assert.equal(b.stats.errors, 0, "no decoder errors");
