@@ -6,7 +6,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 LISTEN ?= 127.0.0.1:8080
 CARGO ?= cargo
 
-.PHONY: run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency clips
+.PHONY: run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency fuzz-smoke clips
 
 run: setup wasm server
 	./target/release/nalcast-server --listen $(LISTEN) --www www
@@ -60,3 +60,11 @@ bench-fanout: setup
 
 bench-latency: setup wasm server
 	node tests/e2e/bench-latency.mjs
+
+# Each fuzz target for FUZZ_SECONDS (cargo-fuzz on the stable toolchain: RUSTC_BOOTSTRAP, no sanitizer).
+FUZZ_SECONDS ?= 10
+fuzz-smoke:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in $$(RUSTC_BOOTSTRAP=1 cargo fuzz list); do \
+	  echo "fuzz $$t"; RUSTC_BOOTSTRAP=1 cargo fuzz run $$t -s none -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | grep -E "^Done|panicked|SUMMARY" || exit 1; \
+	done

@@ -195,3 +195,44 @@ async fn cap_unknown_streams_bad_messages_and_shutdown() {
     stopping.await.expect("stopped");
     assert!(going_away, "viewer told about the shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_viewers_all_get_the_same_consecutive_frames() {
+    let server = TestServer::start(PATTERN).await;
+    let mut viewers = Vec::new();
+    for _ in 0..50 {
+        viewers.push(server.viewer("p", None).await.expect("upgrade"));
+    }
+    // All 50 are counted once their sessions have joined the hub.
+    let mut counted = false;
+    for _ in 0..100 {
+        if server.http_get("/api/streams").await.contains("\"viewers\":50") {
+            counted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(counted, "the API counts 50 viewers");
+    let mut tasks = Vec::new();
+    for mut ws in viewers {
+        tasks.push(tokio::spawn(async move {
+            let mut live = Vec::new();
+            while live.len() < 30 {
+                if let Some(Ok(ServerMessage::Frame(f))) = next(&mut ws).await
+                    && !f.flags.catch_up()
+                {
+                    live.push(f.seq);
+                }
+            }
+            live
+        }));
+    }
+    let mut firsts = Vec::new();
+    for t in tasks {
+        let live = t.await.expect("viewer task");
+        assert!(live.windows(2).all(|w| w[1] == w[0] + 1), "consecutive: {live:?}");
+        firsts.push(live[0]);
+    }
+    println!("50 viewers; first live frame ids span {:?}..={:?}", firsts.iter().min(), firsts.iter().max());
+    server.stop().await;
+}
