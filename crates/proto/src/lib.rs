@@ -10,6 +10,8 @@
 pub mod annexb;
 pub mod au;
 pub mod avcc;
+pub mod chunks;
 pub mod playout;
+pub mod records;
 pub mod sps;
 pub mod wire;
