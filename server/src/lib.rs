@@ -1,6 +1,6 @@
 //! nalcast's native server as a library: [`run`] takes a bound listener, a [`Config`] and a shutdown
 //! future, so tests bind `127.0.0.1:0`. One reader per source publishes into a [`hub::Hub`]; viewers
-//! attach over WebSocket (`/ws/streams/{id}`); `/api/streams` lists the streams, `/metrics` counts
+//! attach over WebSocket (`/ws/streams/{id}`) or HTTP streaming (`/http/streams/{id}`); `/api/streams` lists the streams, `/metrics` counts
 //! in Prometheus format, and everything else is the page from `www/`.
 #![deny(missing_docs)]
 
@@ -40,6 +40,8 @@ pub struct App {
     pub rejected: AtomicU64,
     /// Becomes `true` when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// Open HTTP-streaming viewers by session id, for their control POSTs.
+    pub http_sessions: std::sync::Mutex<std::collections::HashMap<String, transports::http::HttpSession>>,
 }
 
 /// Why the server could not run.
@@ -58,6 +60,8 @@ pub enum ServerError {
 pub fn router(app: Arc<App>, www: &std::path::Path) -> Router {
     Router::new()
         .route("/ws/streams/{id}", get(transports::ws::handler))
+        .route("/http/streams/{id}", get(transports::http::stream))
+        .route("/http/sessions/{session}", axum::routing::post(transports::http::control))
         .route("/api/streams", get(api::streams))
         .route("/metrics", get(api::metrics))
         .fallback_service(ServeDir::new(www))
@@ -106,6 +110,7 @@ pub async fn run(
         connections: Arc::new(Semaphore::new(config.max_viewers)),
         rejected: AtomicU64::new(0),
         shutdown: closing_rx,
+        http_sessions: Default::default(),
     });
     let send_buffer = config.send_buffer;
     let listener = listener.tap_io(move |tcp| {

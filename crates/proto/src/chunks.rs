@@ -25,7 +25,8 @@ pub fn split(id: u64, message: &[u8]) -> Vec<Vec<u8>> {
     let count = message.len().div_ceil(MAX_CHUNK_PAYLOAD).max(1);
     (0..count)
         .map(|i| {
-            let part = &message[(i * MAX_CHUNK_PAYLOAD).min(message.len())..((i + 1) * MAX_CHUNK_PAYLOAD).min(message.len())];
+            let part = &message[(i * MAX_CHUNK_PAYLOAD).min(message.len())
+                ..((i + 1) * MAX_CHUNK_PAYLOAD).min(message.len())];
             let mut c = Vec::with_capacity(CHUNK_HEADER + part.len());
             c.extend_from_slice(&id.to_be_bytes());
             c.extend_from_slice(&(i as u16).to_be_bytes());
@@ -99,7 +100,8 @@ impl Reassembler {
 
     /// Bytes held in incomplete or held-back messages.
     pub fn held_bytes(&self) -> usize {
-        self.partial.values().map(|p| p.bytes).sum::<usize>() + self.done.values().map(Vec::len).sum::<usize>()
+        self.partial.values().map(|p| p.bytes).sum::<usize>()
+            + self.done.values().map(Vec::len).sum::<usize>()
     }
 
     /// Adds one chunk.
@@ -178,7 +180,13 @@ mod tests {
     use super::*;
 
     fn messages() -> Vec<Vec<u8>> {
-        vec![vec![7; 10], vec![], (0..40_000u32).map(|i| i as u8).collect(), vec![1; MAX_CHUNK_PAYLOAD], vec![2; MAX_CHUNK_PAYLOAD + 1]]
+        vec![
+            vec![7; 10],
+            vec![],
+            (0..40_000u32).map(|i| i as u8).collect(),
+            vec![1; MAX_CHUNK_PAYLOAD],
+            vec![2; MAX_CHUNK_PAYLOAD + 1],
+        ]
     }
 
     #[test]
@@ -196,7 +204,8 @@ mod tests {
 
     #[test]
     fn reordering_and_duplicates_do_not_matter() {
-        let all: Vec<Vec<u8>> = messages().iter().enumerate().flat_map(|(id, m)| split(id as u64, m)).collect();
+        let all: Vec<Vec<u8>> =
+            messages().iter().enumerate().flat_map(|(id, m)| split(id as u64, m)).collect();
         let mut x: u32 = 12345;
         for ordered in [true, false] {
             for _ in 0..50 {

@@ -46,7 +46,8 @@ impl RecordReader {
         self.buf.extend_from_slice(data);
         let mut at = 0;
         while self.buf.len() - at >= 4 {
-            let len = u32::from_be_bytes([self.buf[at], self.buf[at + 1], self.buf[at + 2], self.buf[at + 3]]) as usize;
+            let len = u32::from_be_bytes([self.buf[at], self.buf[at + 1], self.buf[at + 2], self.buf[at + 3]])
+                as usize;
             if len > self.max {
                 let e = RecordTooLong { len, max: self.max };
                 self.failed = Some(e.clone());

@@ -4,7 +4,6 @@
 //! with a reason.
 
 use crate::App;
-use crate::frame::WireFrame;
 use crate::hub::Hub;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
@@ -12,8 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use nalcast_proto::playout::Outgoing;
-use nalcast_proto::wire::{ClientMessage, Pong, ServerMessage};
+use nalcast_proto::wire::{ClientMessage, ServerMessage};
 use std::sync::Arc;
 
 /// Largest message a viewer may send (control messages are a few bytes).
@@ -46,14 +44,6 @@ fn binary(bytes: impl Into<Bytes>) -> Message {
     Message::Binary(bytes.into())
 }
 
-fn outgoing(item: Outgoing<WireFrame>) -> Message {
-    match item {
-        Outgoing::Frame(f) => binary(f.message),
-        Outgoing::Gap(g) => binary(ServerMessage::Gap(g).to_bytes()),
-        Outgoing::Config(c) => binary(ServerMessage::Config(c).to_bytes()),
-    }
-}
-
 fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.to_string().into() }))
 }
@@ -74,19 +64,16 @@ async fn session(socket: WebSocket, hub: Arc<Hub>, mut shutdown: tokio::sync::wa
             tokio::select! {
                 _ = joined.slot.wake.notified() => {
                     while let Some(item) = joined.slot.pop() {
-                        tx.send(outgoing(item)).await?;
+                        tx.send(binary(super::message_bytes(item))).await?;
                     }
                 }
                 msg = rx.next() => match msg {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
                     Some(Ok(Message::Binary(bytes))) => match ClientMessage::decode(&bytes) {
-                        Ok(ClientMessage::KeyframeRequest) => {
-                            joined.slot.restart_at_keyframe(hub.next_seq());
-                            hub.request_keyframe();
-                        }
-                        Ok(ClientMessage::Ping { id, client_us }) => {
-                            let pong = Pong { id, client_us, server_us: crate::sources::now_us() };
-                            tx.send(binary(ServerMessage::Pong(pong).to_bytes())).await?;
+                        Ok(m) => {
+                            if let Some(answer) = super::handle_control(&hub, &joined.slot, &m) {
+                                tx.send(binary(answer.to_bytes())).await?;
+                            }
                         }
                         Err(e) => {
                             tracing::info!(%stream, viewer = joined.id, error = %e, "closing: bad message from viewer");
