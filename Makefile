@@ -48,6 +48,7 @@ conformance: wasm
 
 test-e2e: wasm server
 	node tests/e2e/page.test.mjs
+	node tests/e2e/transports.test.mjs
 
 clips:
 	./scripts/make-clips.sh

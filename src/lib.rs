@@ -11,6 +11,7 @@ pub mod decoder;
 pub mod paint;
 pub mod player;
 pub mod stats;
+pub mod transport;
 
 use wasm_bindgen::prelude::*;
 

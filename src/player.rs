@@ -1,30 +1,38 @@
-//! `Player` (JS): connects a WebSocket stream to a decoder and a canvas. It paints each live picture
-//! as soon as it is decoded, decodes the GOP-cache catch-up without painting it, skips to the next
-//! keyframe (and asks the server for one) after loss or a decoder error, reconnects with backoff,
-//! keeps the clock offset from ping/pong, and reports [`StatsSnapshot`]s.
+//! `Player` (JS): plays a live stream from a nalcast server onto a canvas over any transport. It
+//! paints each live picture as soon as it is decoded, decodes the GOP-cache catch-up without painting
+//! it (except its live edge), skips to the next keyframe (and asks the server for one) after loss or a
+//! decoder error, reconnects with backoff — in `auto` mode falling back from WebRTC to WebSocket to
+//! HTTP streaming when a transport cannot deliver — keeps the clock offset from ping/pong, and
+//! reports [`StatsSnapshot`]s.
 //!
 //! ```js
-//! const player = new Player(canvas, "ws://host/ws/streams/pattern");
-//! player.stats();   // { fps, bitrateKbps, decodeMs, latencyMs, dropped, skipped, ... }
+//! const player = new Player(canvas, { server: "http://host:8080", stream: "pattern", transport: "auto" });
+//! // transport: "websocket" | "webrtc" | "webrtc-realtime" | "http" | "auto" (default "websocket")
+//! new Player(canvas, "ws://host:8080/ws/streams/pattern");   // shorthand for a WebSocket URL
+//! player.stats();   // { transport, state, fps, bitrateKbps, decodeMs, latencyMs, dropped, skipped, ... }
+//! player.onframe = (e) => { /* { seq, latencyMs, decodeMs, width, height } after each painted picture */ };
 //! player.close();
 //! ```
 
 use crate::clock::ClockSync;
 use crate::paint::Painter;
 use crate::stats::{Stats, StatsSnapshot};
+use crate::transport::{self, Kind, Link, Sink, Target};
 use nalcast_codec::Decoder;
 use nalcast_proto::wire::{ClientMessage, ServerMessage};
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use web_sys::{BinaryType, CloseEvent, Event, HtmlCanvasElement, MessageEvent, WebSocket};
+use web_sys::HtmlCanvasElement;
 
 /// First reconnect delay, doubled after each failure up to [`MAX_BACKOFF_MS`].
 const MIN_BACKOFF_MS: f64 = 250.0;
 const MAX_BACKOFF_MS: f64 = 5000.0;
 /// Clock-sync ping period.
 const PING_MS: i32 = 2000;
+/// A connection that has painted nothing after this long counts as failed (`auto` moves on).
+const FIRST_FRAME_TIMEOUT_MS: i32 = 5000;
 
 /// Wall clock in microseconds since the Unix epoch, with sub-millisecond resolution where available.
 fn now_epoch_us() -> f64 {
@@ -39,38 +47,38 @@ fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
 }
 
-/// The WebSocket's event handlers, owned here so they live exactly as long as the socket.
-struct Handlers {
-    _open: Closure<dyn FnMut(Event)>,
-    _message: Closure<dyn FnMut(MessageEvent)>,
-    _close: Closure<dyn FnMut(CloseEvent)>,
-}
-
 struct Timer {
     id: i32,
     _callback: Closure<dyn FnMut()>,
 }
 
-struct Inner {
-    url: String,
-    canvas: HtmlCanvasElement,
-    decoder: Decoder,
-    painter: Painter,
-    clock: ClockSync,
-    stats: Stats,
-    ws: Option<WebSocket>,
-    handlers: Option<Handlers>,
-    reconnect: Option<Timer>,
-    ping: Option<Timer>,
-    backoff_ms: f64,
-    next_seq: Option<u64>,
-    need_key: bool,
-    pings: VecDeque<(u32, f64)>,
-    next_ping: u32,
-    capture: VecDeque<(u64, u64)>,
-    connect_started: f64,
-    closed: bool,
-    on_frame: Option<js_sys::Function>,
+impl Timer {
+    fn clear(self) {
+        if let Some(w) = web_sys::window() {
+            w.clear_timeout_with_handle(self.id);
+            w.clear_interval_with_handle(self.id);
+        }
+    }
+}
+
+fn set_timer(ms: i32, repeat: bool, f: impl FnMut() + 'static) -> Option<Timer> {
+    let callback = Closure::<dyn FnMut()>::new(f);
+    let window = web_sys::window()?;
+    let handler = callback.as_ref().unchecked_ref();
+    let id = if repeat {
+        window.set_interval_with_callback_and_timeout_and_arguments_0(handler, ms)
+    } else {
+        window.set_timeout_with_callback_and_timeout_and_arguments_0(handler, ms)
+    }
+    .ok()?;
+    Some(Timer { id, _callback: callback })
+}
+
+/// Which transports to use.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Fixed(Kind),
+    Auto,
 }
 
 /// What the `onframe` callback receives for each painted picture.
@@ -82,6 +90,34 @@ struct FrameEvent {
     decode_ms: f64,
     width: u32,
     height: u32,
+}
+
+struct Inner {
+    target: Target,
+    mode: Mode,
+    kind: Kind,
+    canvas: HtmlCanvasElement,
+    decoder: Decoder,
+    painter: Painter,
+    clock: ClockSync,
+    stats: Stats,
+    link: Option<Box<dyn Link>>,
+    /// Counts connections; events from an older one are ignored.
+    generation: u64,
+    /// Pictures painted on the current connection.
+    painted_on_link: u64,
+    reconnect: Option<Timer>,
+    ping: Option<Timer>,
+    watchdog: Option<Timer>,
+    backoff_ms: f64,
+    next_seq: Option<u64>,
+    need_key: bool,
+    pings: VecDeque<(u32, f64)>,
+    next_ping: u32,
+    capture: VecDeque<(u64, u64)>,
+    connect_started: f64,
+    closed: bool,
+    on_frame: Option<js_sys::Function>,
 }
 
 /// A live stream player (JS `Player`).
@@ -96,22 +132,70 @@ impl std::fmt::Debug for Player {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct Options {
+    server: Option<String>,
+    stream: String,
+    transport: Option<String>,
+}
+
+fn page_origin() -> String {
+    web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+}
+
+/// A string target is a WebSocket URL `ws(s)://host/ws/streams/{id}`; an object is [`Options`].
+fn parse_target(value: JsValue) -> Result<(Target, Mode), JsError> {
+    if let Some(url) = value.as_string() {
+        let (scheme, rest) =
+            url.split_once("://").ok_or_else(|| JsError::new("expected ws://host/ws/streams/ID"))?;
+        let (host, stream) = rest
+            .split_once("/ws/streams/")
+            .ok_or_else(|| JsError::new("expected ws://host/ws/streams/ID"))?;
+        let http = if scheme == "wss" { "https" } else { "http" };
+        let stream = js_sys::decode_uri_component(stream)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_else(|| stream.into());
+        return Ok((Target { server: format!("{http}://{host}"), stream }, Mode::Fixed(Kind::WebSocket)));
+    }
+    let o: Options = serde_wasm_bindgen::from_value(value)?;
+    let mode = match o.transport.as_deref().unwrap_or("websocket") {
+        "auto" => Mode::Auto,
+        other => Mode::Fixed(Kind::parse(other).ok_or_else(|| {
+            JsError::new(&format!(
+                "unknown transport {other:?} (websocket, webrtc, webrtc-realtime, http, auto)"
+            ))
+        })?),
+    };
+    let server = o.server.unwrap_or_else(page_origin).trim_end_matches('/').to_string();
+    Ok((Target { server, stream: o.stream }, mode))
+}
+
 #[wasm_bindgen]
 impl Player {
-    /// Starts playing the WebSocket stream at `url` (`ws://…/ws/streams/ID`) onto `canvas`.
+    /// Starts playing onto `canvas`. `target` is `{ server, stream, transport }` or a WebSocket URL.
     #[wasm_bindgen(constructor)]
-    pub fn new(canvas: HtmlCanvasElement, url: String) -> Result<Player, JsError> {
+    pub fn new(canvas: HtmlCanvasElement, target: JsValue) -> Result<Player, JsError> {
+        let (target, mode) = parse_target(target)?;
+        let kind = match mode {
+            Mode::Fixed(k) => k,
+            Mode::Auto => Kind::AUTO[0],
+        };
         let inner = Rc::new(RefCell::new(Inner {
-            url,
+            target,
+            mode,
+            kind,
             canvas,
             decoder: Decoder::new()?,
             painter: Painter::default(),
             clock: ClockSync::default(),
             stats: Stats::default(),
-            ws: None,
-            handlers: None,
+            link: None,
+            generation: 0,
+            painted_on_link: 0,
             reconnect: None,
             ping: None,
+            watchdog: None,
             backoff_ms: MIN_BACKOFF_MS,
             next_seq: None,
             need_key: true,
@@ -123,7 +207,13 @@ impl Player {
             on_frame: None,
         }));
         connect(&inner);
-        start_pings(&inner);
+        let weak = Rc::downgrade(&inner);
+        let ping = set_timer(PING_MS, true, move || {
+            if let Some(rc) = weak.upgrade() {
+                rc.borrow_mut().send_ping();
+            }
+        });
+        inner.borrow_mut().ping = ping;
         Ok(Player { inner })
     }
 
@@ -137,6 +227,12 @@ impl Player {
     #[wasm_bindgen(getter, js_name = clockOffsetMs)]
     pub fn clock_offset_ms(&self) -> Option<f64> {
         self.inner.borrow().clock.offset_us().map(|o| o as f64 / 1000.0)
+    }
+
+    /// The transport in use now.
+    #[wasm_bindgen(getter)]
+    pub fn transport(&self) -> String {
+        self.inner.borrow().kind.name().into()
     }
 
     /// A function called after each painted picture with `{ seq, latencyMs, decodeMs, width, height }`
@@ -157,13 +253,12 @@ impl Player {
         let mut inner = self.inner.borrow_mut();
         inner.closed = true;
         inner.stats.totals.state = "closed".into();
-        inner.drop_socket();
-        let window = web_sys::window();
-        for timer in [inner.reconnect.take(), inner.ping.take()].into_iter().flatten() {
-            if let Some(w) = &window {
-                w.clear_timeout_with_handle(timer.id);
-                w.clear_interval_with_handle(timer.id);
-            }
+        if let Some(mut link) = inner.link.take() {
+            link.close();
+        }
+        for timer in [inner.reconnect.take(), inner.ping.take(), inner.watchdog.take()].into_iter().flatten()
+        {
+            timer.clear();
         }
     }
 }
@@ -175,21 +270,9 @@ impl Drop for Player {
 }
 
 impl Inner {
-    fn drop_socket(&mut self) {
-        if let Some(ws) = self.ws.take() {
-            ws.set_onopen(None);
-            ws.set_onmessage(None);
-            ws.set_onclose(None);
-            let _ = ws.close();
-        }
-        self.handlers = None;
-    }
-
     fn send(&mut self, msg: ClientMessage) {
-        if let Some(ws) = &self.ws
-            && ws.ready_state() == WebSocket::OPEN
-        {
-            let _ = ws.send_with_u8_array(&msg.to_bytes());
+        if let Some(link) = &self.link {
+            link.send(&msg);
         }
     }
 
@@ -257,7 +340,10 @@ impl Inner {
         if let Some(expected) = self.next_seq
             && f.seq != expected
         {
-            self.stats.totals.skipped += f.seq.saturating_sub(expected);
+            if f.seq < expected {
+                return None; // a duplicate or a late frame (a reordered data channel)
+            }
+            self.stats.totals.skipped += f.seq - expected;
             self.lost();
         }
         self.next_seq = Some(f.seq + 1);
@@ -290,132 +376,153 @@ impl Inner {
             web_sys::console::warn_1(&format!("nalcast: {e}").into());
             self.lost();
         }
-        if let Some(seq) = painted {
-            let done = now_ms();
-            let capture = self.capture.iter().find(|(s, _)| *s == seq).map(|(_, c)| *c);
-            let latency = match (capture, self.clock.offset_us()) {
-                (Some(c), Some(offset)) => Some((now_epoch_us() + offset as f64 - c as f64) / 1000.0),
-                _ => None,
-            };
-            if self.stats.totals.first_frame_ms.is_none() {
-                self.stats.totals.first_frame_ms = Some(done - self.connect_started);
-            }
-            self.backoff_ms = MIN_BACKOFF_MS;
-            self.stats.painted(done, done - now, latency, seq);
-            return Some(FrameEvent {
-                seq: seq as f64,
-                latency_ms: latency,
-                decode_ms: done - now,
-                width: self.canvas.width(),
-                height: self.canvas.height(),
-            });
+        let seq = painted?;
+        let done = now_ms();
+        let capture = self.capture.iter().find(|(s, _)| *s == seq).map(|(_, c)| *c);
+        let latency = match (capture, self.clock.offset_us()) {
+            (Some(c), Some(offset)) => Some((now_epoch_us() + offset as f64 - c as f64) / 1000.0),
+            _ => None,
+        };
+        if self.stats.totals.first_frame_ms.is_none() {
+            self.stats.totals.first_frame_ms = Some(done - self.connect_started);
         }
-        None
+        self.painted_on_link += 1;
+        self.backoff_ms = MIN_BACKOFF_MS;
+        self.stats.painted(done, done - now, latency, seq);
+        Some(FrameEvent {
+            seq: seq as f64,
+            latency_ms: latency,
+            decode_ms: done - now,
+            width: self.canvas.width(),
+            height: self.canvas.height(),
+        })
     }
 }
 
-fn connect(rc: &Rc<RefCell<Inner>>) {
-    let weak = Rc::downgrade(rc);
-    let mut inner = rc.borrow_mut();
-    if inner.closed {
-        return;
+/// The player's side of one connection; events from a superseded connection are ignored.
+struct LinkSink {
+    player: Weak<RefCell<Inner>>,
+    generation: u64,
+}
+
+impl LinkSink {
+    fn current(&self) -> Option<Rc<RefCell<Inner>>> {
+        let rc = self.player.upgrade()?;
+        let live = rc.try_borrow().map(|i| i.generation == self.generation && !i.closed).unwrap_or(false);
+        live.then_some(rc)
     }
-    inner.drop_socket();
-    inner.connect_started = now_ms();
-    inner.stats.totals.state =
-        if inner.stats.totals.reconnects == 0 { "connecting" } else { "reconnecting" }.into();
-    let ws = match WebSocket::new(&inner.url) {
-        Ok(ws) => ws,
-        Err(e) => {
+}
+
+impl Sink for LinkSink {
+    fn opened(&self) {
+        let Some(rc) = self.current() else { return };
+        let mut inner = rc.borrow_mut();
+        inner.stats.totals.state = "live".into();
+        inner.next_seq = None;
+        inner.need_key = true;
+        inner.send_ping();
+    }
+
+    fn message(&self, bytes: &[u8]) {
+        let Some(rc) = self.current() else { return };
+        let event = rc.borrow_mut().on_message(bytes);
+        // The callback runs after the borrow ends: it may call back into the player.
+        let callback = rc.borrow().on_frame.clone();
+        if let (Some(event), Some(cb)) = (event, callback)
+            && let Ok(value) = serde_wasm_bindgen::to_value(&event)
+            && let Err(e) = cb.call1(&JsValue::NULL, &value)
+        {
             web_sys::console::warn_1(&e);
-            drop(inner);
-            schedule_reconnect(rc);
-            return;
         }
-    };
-    ws.set_binary_type(BinaryType::Arraybuffer);
-    let open = {
-        let weak = weak.clone();
-        Closure::<dyn FnMut(Event)>::new(move |_| {
-            if let Some(rc) = weak.upgrade() {
-                let mut inner = rc.borrow_mut();
-                inner.stats.totals.state = "live".into();
-                inner.next_seq = None;
-                inner.need_key = true;
-                inner.send_ping();
-            }
-        })
-    };
-    let message = {
-        let weak = weak.clone();
-        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let (Some(rc), Ok(buf)) = (weak.upgrade(), e.data().dyn_into::<js_sys::ArrayBuffer>()) {
-                let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-                let event = rc.borrow_mut().on_message(&bytes);
-                // The callback runs after the borrow ends: it may call back into the player.
-                let callback = rc.borrow().on_frame.clone();
-                if let (Some(event), Some(cb)) = (event, callback)
-                    && let Ok(value) = serde_wasm_bindgen::to_value(&event)
-                    && let Err(e) = cb.call1(&JsValue::NULL, &value)
-                {
-                    web_sys::console::warn_1(&e);
-                }
-            }
-        })
-    };
-    let close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-        if let Some(rc) = weak.upgrade() {
-            if !e.reason().is_empty() {
-                web_sys::console::info_1(
-                    &format!("nalcast: connection closed ({}): {}", e.code(), e.reason()).into(),
-                );
-            }
-            schedule_reconnect(&rc);
-        }
-    });
-    ws.set_onopen(Some(open.as_ref().unchecked_ref()));
-    ws.set_onmessage(Some(message.as_ref().unchecked_ref()));
-    ws.set_onclose(Some(close.as_ref().unchecked_ref()));
-    inner.ws = Some(ws);
-    inner.handlers = Some(Handlers { _open: open, _message: message, _close: close });
+    }
+
+    fn lost(&self, messages: u64) {
+        let Some(rc) = self.current() else { return };
+        let mut inner = rc.borrow_mut();
+        inner.stats.totals.skipped += messages;
+        inner.lost();
+    }
+
+    fn closed(&self, reason: String) {
+        let Some(rc) = self.current() else { return };
+        web_sys::console::info_1(&format!("nalcast: {reason}").into());
+        connection_failed(&rc);
+    }
 }
 
-fn schedule_reconnect(rc: &Rc<RefCell<Inner>>) {
-    let weak = Rc::downgrade(rc);
+/// The current connection ended or never delivered: reconnect, moving to the next transport in
+/// `auto` mode when this one painted nothing.
+fn connection_failed(rc: &Rc<RefCell<Inner>>) {
     let mut inner = rc.borrow_mut();
     if inner.closed {
         return;
     }
+    if let Some(mut link) = inner.link.take() {
+        link.close();
+    }
+    if let Some(w) = inner.watchdog.take() {
+        w.clear();
+    }
+    inner.generation += 1;
     inner.stats.totals.state = "reconnecting".into();
     inner.stats.totals.reconnects += 1;
-    let delay = inner.backoff_ms;
-    inner.backoff_ms = (delay * 2.0).min(MAX_BACKOFF_MS);
-    let callback = Closure::<dyn FnMut()>::new(move || {
+    let mut delay = inner.backoff_ms;
+    if let Mode::Auto = inner.mode
+        && inner.painted_on_link == 0
+    {
+        let i = Kind::AUTO.iter().position(|k| *k == inner.kind).unwrap_or(0);
+        inner.kind = Kind::AUTO[(i + 1) % Kind::AUTO.len()];
+        if i + 1 < Kind::AUTO.len() {
+            delay = 0.0; // try the next transport at once; back off only after a full round
+        }
+    }
+    if delay > 0.0 {
+        inner.backoff_ms = (inner.backoff_ms * 2.0).min(MAX_BACKOFF_MS);
+    }
+    let weak = Rc::downgrade(rc);
+    inner.reconnect = set_timer(delay as i32, false, move || {
         if let Some(rc) = weak.upgrade() {
             rc.borrow_mut().reconnect = None;
             connect(&rc);
         }
     });
-    let Some(window) = web_sys::window() else { return };
-    if let Ok(id) = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-        callback.as_ref().unchecked_ref(),
-        delay as i32,
-    ) {
-        inner.reconnect = Some(Timer { id, _callback: callback });
-    }
 }
 
-fn start_pings(rc: &Rc<RefCell<Inner>>) {
-    let weak = Rc::downgrade(rc);
-    let callback = Closure::<dyn FnMut()>::new(move || {
-        if let Some(rc) = weak.upgrade() {
-            rc.borrow_mut().send_ping();
+fn connect(rc: &Rc<RefCell<Inner>>) {
+    let mut inner = rc.borrow_mut();
+    if inner.closed {
+        return;
+    }
+    if let Some(mut old) = inner.link.take() {
+        old.close();
+    }
+    inner.generation += 1;
+    inner.painted_on_link = 0;
+    inner.connect_started = now_ms();
+    inner.stats.totals.transport = inner.kind.name().into();
+    inner.stats.totals.state =
+        if inner.stats.totals.reconnects == 0 { "connecting" } else { "reconnecting" }.into();
+    let sink = Rc::new(LinkSink { player: Rc::downgrade(rc), generation: inner.generation });
+    match transport::connect(inner.kind, &inner.target, sink) {
+        Ok(link) => inner.link = Some(link),
+        Err(e) => {
+            web_sys::console::warn_1(
+                &format!("nalcast: cannot connect over {}: {e}", inner.kind.name()).into(),
+            );
+            drop(inner);
+            connection_failed(rc);
+            return;
+        }
+    }
+    // A connection that paints nothing for a while has failed, whatever the transport says.
+    let (weak, generation) = (Rc::downgrade(rc), inner.generation);
+    inner.watchdog = set_timer(FIRST_FRAME_TIMEOUT_MS, false, move || {
+        let Some(rc) = weak.upgrade() else { return };
+        let stuck =
+            rc.try_borrow().map(|i| i.generation == generation && i.painted_on_link == 0).unwrap_or(false);
+        if stuck {
+            web_sys::console::info_1(&"nalcast: no picture within 5 s; reconnecting".into());
+            connection_failed(&rc);
         }
     });
-    let Some(window) = web_sys::window() else { return };
-    if let Ok(id) = window
-        .set_interval_with_callback_and_timeout_and_arguments_0(callback.as_ref().unchecked_ref(), PING_MS)
-    {
-        rc.borrow_mut().ping = Some(Timer { id, _callback: callback });
-    }
 }

@@ -10,6 +10,8 @@ const RECENT: usize = 60;
 #[derive(Debug, Clone, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsSnapshot {
+    /// Transport in use: `websocket`, `webrtc`, `webrtc-realtime` or `http`.
+    pub transport: String,
     /// Connection state: `connecting`, `live`, `reconnecting`, `closed`.
     pub state: String,
     /// Pictures painted in the last second.

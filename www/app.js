@@ -6,13 +6,15 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const tiles = new Map(); // stream id → { player, el, timer }
 window.nalcast = { tiles };
 
-const wsUrl = (id) => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/streams/${encodeURIComponent(id)}`;
+const params = new URLSearchParams(location.search);
+const transport = params.get("transport") ?? "websocket";
 const fmt = (v, digits = 0, unit = "") => (v == null ? "—" : `${v.toFixed(digits)}${unit}`);
 
 function renderStats(tile) {
   const s = tile.player.stats();
   tile.last = s;
   const rows = [
+    ["via", s.transport],
     ["state", s.state],
     ["fps", fmt(s.fps)],
     ["bitrate", `${fmt(s.bitrateKbps)} kbit/s`],
@@ -31,7 +33,7 @@ function open(id) {
   const el = $("#tile").content.firstElementChild.cloneNode(true);
   $(".name", el).textContent = id;
   const canvas = $("canvas", el);
-  const player = new Player(canvas, wsUrl(id));
+  const player = new Player(canvas, { server: location.origin, stream: id, transport });
   const tile = { player, el, canvas };
   tile.timer = setInterval(() => renderStats(tile), 500);
   el.addEventListener("click", (e) => {
@@ -90,7 +92,7 @@ try {
   await init();
   $("#status").textContent = `nalcast ${version()}`;
   const streams = await loadStreams();
-  const wanted = new URLSearchParams(location.search).getAll("stream");
+  const wanted = params.getAll("stream");
   for (const id of wanted.length ? wanted : streams.slice(0, 1).map((s) => s.id)) open(id);
   setInterval(() => loadStreams().catch(() => {}), 5000);
 } catch (e) {

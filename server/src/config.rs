@@ -9,6 +9,10 @@
 //! max_frames = 60
 //! max_bytes = 8388608
 //! send_buffer = 262144    # per-connection kernel send buffer (SO_SNDBUF)
+//! [webrtc]                # data-channel delivery
+//! enabled = true
+//! bind = "0.0.0.0:9000"   # the UDP socket for every peer (default: the HTTP listener's IP, any port)
+//! advertise = ["203.0.113.7:9000"]  # host candidates to offer instead of the bound address
 //! [[stream]]
 //! id = "pattern"
 //! kind = "pattern"        # width, height, fps, bitrate, gop
@@ -104,6 +108,9 @@ pub struct Config {
     /// for a viewer before its own queue starts to fill. Smaller detects slow viewers sooner.
     #[serde(default = "default_send_buffer")]
     pub send_buffer: usize,
+    /// WebRTC data channels.
+    #[serde(default)]
+    pub webrtc: crate::transports::webrtc::WebRtcConfig,
     /// The streams; empty means the defaults.
     #[serde(default, rename = "stream")]
     pub streams: Vec<StreamConfig>,
@@ -130,6 +137,7 @@ impl Default for Config {
             max_viewers: default_max_viewers(),
             queue: QueueConfig::default(),
             send_buffer: default_send_buffer(),
+            webrtc: Default::default(),
             streams: Vec::new(),
         }
     }

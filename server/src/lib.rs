@@ -40,6 +40,8 @@ pub struct App {
     pub rejected: AtomicU64,
     /// Becomes `true` when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// The WebRTC side, unless disabled.
+    pub webrtc: Option<transports::webrtc::WebRtc>,
     /// Open HTTP-streaming viewers by session id, for their control POSTs.
     pub http_sessions: std::sync::Mutex<std::collections::HashMap<String, transports::http::HttpSession>>,
 }
@@ -62,6 +64,7 @@ pub fn router(app: Arc<App>, www: &std::path::Path) -> Router {
         .route("/ws/streams/{id}", get(transports::ws::handler))
         .route("/http/streams/{id}", get(transports::http::stream))
         .route("/http/sessions/{session}", axum::routing::post(transports::http::control))
+        .route("/api/streams/{id}/webrtc", axum::routing::post(transports::webrtc::signal))
         .route("/api/streams", get(api::streams))
         .route("/metrics", get(api::metrics))
         .fallback_service(ServeDir::new(www))
@@ -105,11 +108,20 @@ pub async fn run(
         streams.insert(s.id, hub);
     }
     let (closing, closing_rx) = watch::channel(false);
+    let http_ip = listener.local_addr()?.ip();
+    let (webrtc, webrtc_task) = if config.webrtc.enabled {
+        let (w, t) = transports::webrtc::WebRtc::start(&config.webrtc, http_ip, closing_rx.clone()).await?;
+        tracing::info!(udp = %w.local, "WebRTC data channels enabled");
+        (Some(w), Some(t))
+    } else {
+        (None, None)
+    };
     let app = Arc::new(App {
         streams,
         connections: Arc::new(Semaphore::new(config.max_viewers)),
         rejected: AtomicU64::new(0),
         shutdown: closing_rx,
+        webrtc,
         http_sessions: Default::default(),
     });
     let send_buffer = config.send_buffer;
@@ -125,6 +137,9 @@ pub async fn run(
     });
     let result = serve.await;
     stop.set();
+    if let Some(t) = webrtc_task {
+        let _ = t.await;
+    }
     for t in threads {
         let _ = tokio::task::spawn_blocking(move || t.join()).await;
     }

@@ -2,6 +2,7 @@
 //! viewers' control messages; policy lives in the hub and `nalcast-proto`.
 
 pub mod http;
+pub mod webrtc;
 pub mod ws;
 
 use crate::frame::WireFrame;

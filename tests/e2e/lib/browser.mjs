@@ -24,6 +24,8 @@ export async function launch(extraArgs = []) {
       "--disable-component-update",
       "--disable-sync",
       "--disable-dev-shm-usage",
+      // WebRTC tests run on loopback, which Chromium leaves out of ICE unless asked.
+      "--allow-loopback-in-peer-connection",
       ...extraArgs,
     ],
   });
