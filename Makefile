@@ -6,7 +6,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 LISTEN ?= 127.0.0.1:8080
 CARGO ?= cargo
 
-.PHONY: run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency fuzz-smoke clips
+.PHONY: run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency bench-transports fuzz-smoke clips
 
 run: setup wasm server
 	./target/release/nalcast-server --listen $(LISTEN) --www www
@@ -69,3 +69,6 @@ fuzz-smoke:
 	cd fuzz && for t in $$(RUSTC_BOOTSTRAP=1 cargo fuzz list); do \
 	  echo "fuzz $$t"; RUSTC_BOOTSTRAP=1 cargo fuzz run $$t -s none -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | grep -E "^Done|panicked|SUMMARY" || exit 1; \
 	done
+
+bench-transports: setup wasm server
+	node tests/e2e/bench-transports.mjs

@@ -74,6 +74,13 @@ fn set_timer(ms: i32, repeat: bool, f: impl FnMut() + 'static) -> Option<Timer> 
     Some(Timer { id, _callback: callback })
 }
 
+/// Closes a connection now and frees it once the current event has been handled: the event being
+/// handled may be running one of the connection's own callbacks, which must outlive their call.
+fn retire(mut link: Box<dyn Link>) {
+    link.close();
+    wasm_bindgen_futures::spawn_local(async move { drop(link) });
+}
+
 /// Which transports to use.
 #[derive(Debug, Clone, Copy)]
 enum Mode {
@@ -253,8 +260,8 @@ impl Player {
         let mut inner = self.inner.borrow_mut();
         inner.closed = true;
         inner.stats.totals.state = "closed".into();
-        if let Some(mut link) = inner.link.take() {
-            link.close();
+        if let Some(link) = inner.link.take() {
+            retire(link);
         }
         for timer in [inner.reconnect.take(), inner.ping.take(), inner.watchdog.take()].into_iter().flatten()
         {
@@ -457,8 +464,8 @@ fn connection_failed(rc: &Rc<RefCell<Inner>>) {
     if inner.closed {
         return;
     }
-    if let Some(mut link) = inner.link.take() {
-        link.close();
+    if let Some(link) = inner.link.take() {
+        retire(link);
     }
     if let Some(w) = inner.watchdog.take() {
         w.clear();
@@ -493,8 +500,8 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     if inner.closed {
         return;
     }
-    if let Some(mut old) = inner.link.take() {
-        old.close();
+    if let Some(old) = inner.link.take() {
+        retire(old);
     }
     inner.generation += 1;
     inner.painted_on_link = 0;

@@ -91,6 +91,33 @@ pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
             let _ = writeln!(out, "{name}{{stream=\"{}\"}} {}", escape(id), get(&hub.counters));
         }
     }
+    let (rtc_bytes, rtc_datagrams, rtc_video) = app.webrtc.as_ref().map(|w| w.sent()).unwrap_or((0, 0, 0));
+    let _ = writeln!(
+        out,
+        "# HELP nalcast_transport_bytes_total Bytes written to viewers with the transport's framing (no IP/TCP/UDP headers).\n# TYPE nalcast_transport_bytes_total counter"
+    );
+    for (name, v) in [
+        ("websocket", app.wire.websocket.load(Ordering::Relaxed)),
+        ("http", app.wire.http.load(Ordering::Relaxed)),
+        ("webrtc", rtc_bytes),
+    ] {
+        let _ = writeln!(out, "nalcast_transport_bytes_total{{transport=\"{name}\"}} {v}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP nalcast_transport_video_bytes_total Access-unit bytes inside the frames each transport sent.\n# TYPE nalcast_transport_video_bytes_total counter"
+    );
+    for (name, v) in [
+        ("websocket", app.wire.video[crate::transport_index::WEBSOCKET].load(Ordering::Relaxed)),
+        ("http", app.wire.video[crate::transport_index::HTTP].load(Ordering::Relaxed)),
+        ("webrtc", rtc_video),
+    ] {
+        let _ = writeln!(out, "nalcast_transport_video_bytes_total{{transport=\"{name}\"}} {v}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP nalcast_webrtc_datagrams_total UDP datagrams sent to WebRTC peers.\n# TYPE nalcast_webrtc_datagrams_total counter\nnalcast_webrtc_datagrams_total {rtc_datagrams}"
+    );
     let rejected = app.rejected.load(Ordering::Relaxed);
     let _ = writeln!(
         out,

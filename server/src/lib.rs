@@ -42,8 +42,34 @@ pub struct App {
     pub shutdown: watch::Receiver<bool>,
     /// The WebRTC side, unless disabled.
     pub webrtc: Option<transports::webrtc::WebRtc>,
+    /// Bytes written to viewers per transport, with the transport's own framing.
+    pub wire: WireCounters,
     /// Open HTTP-streaming viewers by session id, for their control POSTs.
     pub http_sessions: std::sync::Mutex<std::collections::HashMap<String, transports::http::HttpSession>>,
+}
+
+/// Bytes each transport wrote to viewers, counted with its framing: WebSocket frame headers, HTTP
+/// chunk headers, and for WebRTC every datagram payload (DTLS, SCTP, STUN). IP/TCP/UDP headers are
+/// not included; `webrtc_datagrams` allows adding them for UDP.
+#[derive(Debug, Default)]
+pub struct WireCounters {
+    /// WebSocket.
+    pub websocket: AtomicU64,
+    /// HTTP streaming.
+    pub http: AtomicU64,
+    /// Access-unit bytes inside the frames sent over WebSocket / HTTP / WebRTC: the video itself,
+    /// counted when sent, so `wire / video − 1` is the transport's overhead.
+    pub video: [AtomicU64; 3],
+}
+
+/// Index into [`WireCounters::video`].
+pub mod transport_index {
+    /// WebSocket.
+    pub const WEBSOCKET: usize = 0;
+    /// HTTP streaming.
+    pub const HTTP: usize = 1;
+    /// WebRTC.
+    pub const WEBRTC: usize = 2;
 }
 
 /// Why the server could not run.
@@ -69,6 +95,15 @@ pub fn router(app: Arc<App>, www: &std::path::Path) -> Router {
         .route("/metrics", get(api::metrics))
         .fallback_service(ServeDir::new(www))
         .with_state(app)
+        // Players may be embedded in pages served from elsewhere: streams, signaling and control
+        // accept cross-origin requests, and the HTTP session header is readable by such pages.
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+                .allow_headers([header::CONTENT_TYPE])
+                .expose_headers([header::HeaderName::from_static("x-nalcast-session")]),
+        )
         // The page may use SharedArrayBuffer (wasm threads), which needs cross-origin isolation.
         .layer(SetResponseHeaderLayer::overriding(
             header::HeaderName::from_static("cross-origin-opener-policy"),
@@ -122,6 +157,7 @@ pub async fn run(
         rejected: AtomicU64::new(0),
         shutdown: closing_rx,
         webrtc,
+        wire: Default::default(),
         http_sessions: Default::default(),
     });
     let send_buffer = config.send_buffer;

@@ -45,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_writer(std::io::stderr) // stdout carries only the URL line
         .init();
     let Some(config) = parse_args()? else { return Ok(()) };
     // Every viewer is a socket: allow as many as the hard limit permits.

@@ -156,15 +156,39 @@ impl Reassembler {
                 self.floor = self.floor.max(id.saturating_add(1));
             }
         }
-        // Bound memory: too many messages in flight, or too many bytes: give up the oldest.
-        while self.partial.len() > self.max_in_flight || self.held_bytes() > self.max_message * 2 {
-            let Some((&oldest, _)) = self.partial.iter().next() else { break };
-            self.partial.remove(&oldest);
-            progress.lost = progress.lost.saturating_add(1);
-            if !self.ordered {
-                self.floor = self.floor.max(oldest.saturating_add(1));
-            } else if oldest == self.floor {
-                self.floor += 1;
+        // Bound memory: too many messages in flight, or too many bytes: give up the oldest
+        // incomplete one; in ordered mode, also stop waiting for a message that blocks completed
+        // ones from delivery.
+        loop {
+            let over = self.partial.len() + self.done.len() > self.max_in_flight
+                || self.held_bytes() > self.max_message * 2;
+            if !over {
+                break;
+            }
+            let oldest_partial = self.partial.keys().next().copied();
+            let oldest_done = self.done.keys().next().copied();
+            match (oldest_partial, oldest_done) {
+                (Some(p), d) if d.is_none_or(|d| p < d) => {
+                    self.partial.remove(&p);
+                    progress.lost = progress.lost.saturating_add(1);
+                    if !self.ordered {
+                        self.floor = self.floor.max(p.saturating_add(1));
+                    } else if p == self.floor {
+                        self.floor += 1;
+                    }
+                }
+                (_, Some(d)) => {
+                    // Everything below the first completed message is given up.
+                    progress.lost = progress.lost.saturating_add(d.saturating_sub(self.floor));
+                    let stale: Vec<u64> = self.partial.range(..d).map(|(k, _)| *k).collect();
+                    for k in stale {
+                        self.partial.remove(&k);
+                    }
+                    self.floor = d;
+                }
+                _ => break,
+            }
+            if self.ordered {
                 while let Some(m) = self.done.remove(&self.floor) {
                     progress.messages.push(m);
                     self.floor += 1;
@@ -273,6 +297,21 @@ mod tests {
         let p = r.push(&split(u64::MAX - 1, b"x")[0]).expect("valid");
         assert_eq!(p.lost, u64::MAX - 1);
         assert_eq!(r.push(&split(3, b"old")[0]).expect("valid").messages.len(), 0);
+    }
+
+    #[test]
+    fn ordered_mode_gives_up_on_a_message_that_never_comes() {
+        let mut r = Reassembler::new(true, 1 << 20, 4);
+        let mut got = Vec::new();
+        let mut lost = 0;
+        for id in 1..10u64 {
+            // Message 0 never arrives.
+            let p = r.push(&split(id, &[id as u8])[0]).expect("valid");
+            got.extend(p.messages);
+            lost += p.lost;
+        }
+        assert_eq!(lost, 1);
+        assert_eq!(got, (1..10u8).map(|i| vec![i]).collect::<Vec<_>>());
     }
 
     #[test]

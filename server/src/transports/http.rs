@@ -96,6 +96,7 @@ pub async fn stream(Path(id): Path<String>, State(app): State<Arc<App>>) -> Resp
         done: false,
         _permit: permit,
     };
+    let counted = app.clone();
     let body = futures_util::stream::unfold(state, |mut s| async move {
         if s.done {
             return None;
@@ -116,6 +117,17 @@ pub async fn stream(Path(id): Path<String>, State(app): State<Arc<App>>) -> Resp
                     return Some((Ok(record(&close.to_bytes())), s));
                 }
             }
+        }
+    });
+    // Each item becomes one HTTP/1.1 chunk: hex length, CRLF, data, CRLF.
+    let body = futures_util::StreamExt::inspect(body, move |item| {
+        if let Ok(b) = item {
+            use std::sync::atomic::Ordering::Relaxed;
+            let framing = format!("{:x}", b.len()).len() + 4;
+            counted.wire.http.fetch_add((b.len() + framing) as u64, Relaxed);
+            // A record is a 4-byte length, then the wire message.
+            counted.wire.video[crate::transport_index::HTTP]
+                .fetch_add(super::video_len(b.get(4..).unwrap_or(&[])), Relaxed);
         }
     });
     let mut response = Body::from_stream(body).into_response();

@@ -11,6 +11,14 @@ use bytes::Bytes;
 use nalcast_proto::playout::Outgoing;
 use nalcast_proto::wire::{ClientMessage, Pong, ServerMessage};
 
+/// Bytes of a frame message that are not the access unit (tag, ids, times, flags, length).
+pub const FRAME_HEADER: usize = 1 + 8 + 8 + 8 + 1 + 4;
+
+/// Access-unit bytes in a wire message (0 unless it is a frame).
+pub fn video_len(message: &[u8]) -> u64 {
+    if message.first() == Some(&0x02) { message.len().saturating_sub(FRAME_HEADER) as u64 } else { 0 }
+}
+
 /// The bytes of one queued item as a wire message.
 pub fn message_bytes(item: Outgoing<WireFrame>) -> Bytes {
     match item {

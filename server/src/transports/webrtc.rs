@@ -68,6 +68,28 @@ pub struct WebRtc {
     candidates: Vec<SocketAddr>,
     /// The UDP socket's address.
     pub local: SocketAddr,
+    /// Datagram payload bytes, datagrams, and access-unit bytes sent.
+    counters: Arc<Counters>,
+}
+
+impl WebRtc {
+    /// Datagram payload bytes, datagrams and access-unit bytes sent to all peers so far.
+    pub fn sent(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.counters.bytes.load(Relaxed),
+            self.counters.datagrams.load(Relaxed),
+            self.counters.video.load(Relaxed),
+        )
+    }
+}
+
+/// What the driver has sent.
+#[derive(Debug, Default)]
+struct Counters {
+    bytes: std::sync::atomic::AtomicU64,
+    datagrams: std::sync::atomic::AtomicU64,
+    video: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug)]
@@ -87,6 +109,8 @@ struct Peer {
     prelude: VecDeque<Bytes>,
     /// Answers to control messages (pongs), sent before anything else.
     urgent: VecDeque<Bytes>,
+    /// Chunks of the message being sent that the channel has not taken yet.
+    pending: VecDeque<Vec<u8>>,
     next_message: u64,
     reassembler: Reassembler,
     waker: tokio::task::JoinHandle<()>,
@@ -101,11 +125,25 @@ impl Drop for Peer {
 }
 
 impl Peer {
-    /// Writes queued messages to the channel while its send buffer has room.
-    fn pump(&mut self) {
+    /// Writes queued messages to the channel while its send buffer has room. A chunk the channel
+    /// refuses waits in `pending` for the next call, so a message is never sent in part.
+    fn pump(&mut self, sent: &Counters) {
         let Some(id) = self.channel else { return };
         loop {
             let Some(mut ch) = self.rtc.channel(id) else { return };
+            while let Some(chunk) = self.pending.front() {
+                match ch.write(true, chunk) {
+                    Ok(true) => {
+                        self.pending.pop_front();
+                    }
+                    Ok(false) => return, // full: the queue in the hub takes the backlog meanwhile
+                    Err(e) => {
+                        tracing::debug!(viewer = self.joined.id, error = %e, "data channel write failed");
+                        self.rtc.disconnect();
+                        return;
+                    }
+                }
+            }
             if ch.buffered_amount() > BUFFER_LIMIT {
                 return;
             }
@@ -118,19 +156,20 @@ impl Peer {
             };
             let message_id = self.next_message;
             self.next_message += 1;
-            for chunk in split(message_id, &next) {
-                match ch.write(true, &chunk) {
-                    Ok(true) => {}
-                    // A message cut short is lost to the viewer, who then skips to a keyframe.
-                    Ok(false) | Err(_) => break,
-                }
-            }
+            sent.video.fetch_add(super::video_len(&next), std::sync::atomic::Ordering::Relaxed);
+            self.pending.extend(split(message_id, &next));
         }
     }
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::ChannelOpen(id, label) if label == LABEL => self.channel = Some(id),
+            Event::ChannelOpen(id, label) if label == LABEL => {
+                tracing::debug!(viewer = self.joined.id, "data channel open");
+                self.channel = Some(id)
+            }
+            Event::IceConnectionStateChange(s) if s != IceConnectionState::Disconnected => {
+                tracing::debug!(viewer = self.joined.id, state = ?s, "ICE");
+            }
             Event::ChannelData(data) if Some(data.id) == self.channel => {
                 match self.reassembler.push(&data.data) {
                     Ok(progress) => {
@@ -156,8 +195,14 @@ impl Peer {
                     }
                 }
             }
-            Event::ChannelClose(id) if Some(id) == self.channel => self.rtc.disconnect(),
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => self.rtc.disconnect(),
+            Event::ChannelClose(id) if Some(id) == self.channel => {
+                tracing::debug!(viewer = self.joined.id, "data channel closed");
+                self.rtc.disconnect()
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                tracing::debug!(viewer = self.joined.id, "ICE disconnected");
+                self.rtc.disconnect()
+            }
             _ => {}
         }
     }
@@ -185,8 +230,9 @@ impl WebRtc {
             config.advertise.clone()
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(drive(socket, local, rx, shutdown));
-        Ok((WebRtc { new_peers: tx, candidates, local }, task))
+        let counters = Arc::new(Counters::default());
+        let task = tokio::spawn(drive(socket, local, rx, shutdown, counters.clone()));
+        Ok((WebRtc { new_peers: tx, candidates, local, counters }, task))
     }
 
     /// Answers an offer for `hub`; the peer joins the hub now, its channel opens later.
@@ -256,6 +302,7 @@ fn add_peer(p: NewPeer, wake: &Arc<Notify>, peers: &mut Vec<Peer>) {
         channel: None,
         prelude,
         urgent: VecDeque::new(),
+        pending: VecDeque::new(),
         next_message: 0,
         reassembler: Reassembler::new(true, 64 * 1024, 16),
         waker,
@@ -268,6 +315,7 @@ async fn drive(
     local: SocketAddr,
     mut new_peers: mpsc::UnboundedReceiver<NewPeer>,
     mut shutdown: watch::Receiver<bool>,
+    sent: Arc<Counters>,
 ) {
     let wake = Arc::new(Notify::new());
     let mut peers: Vec<Peer> = Vec::new();
@@ -278,7 +326,7 @@ async fn drive(
         }
         let mut deadline = Instant::now() + Duration::from_millis(100);
         for p in &mut peers {
-            p.pump();
+            p.pump(&sent);
             loop {
                 if !p.rtc.is_alive() {
                     break;
@@ -289,6 +337,8 @@ async fn drive(
                         break;
                     }
                     Ok(Output::Transmit(t)) => {
+                        sent.bytes.fetch_add(t.contents.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                        sent.datagrams.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         // A full socket buffer is waited out rather than turned into loss: on an
                         // unreliable channel every lost datagram is a lost frame.
                         if let Err(e) = socket.try_send_to(&t.contents, t.destination)
@@ -303,7 +353,7 @@ async fn drive(
                     }
                     Ok(Output::Event(e)) => {
                         p.handle(e);
-                        p.pump();
+                        p.pump(&sent);
                     }
                     Err(e) => {
                         tracing::debug!(viewer = p.joined.id, error = %e, "WebRTC peer failed");
@@ -313,7 +363,11 @@ async fn drive(
                 }
             }
         }
+        let before = peers.len();
         peers.retain(|p| p.rtc.is_alive());
+        if peers.len() != before {
+            tracing::debug!(peers = peers.len(), "WebRTC peers");
+        }
         let wait = deadline.saturating_duration_since(Instant::now());
         tokio::select! {
             r = socket.recv_from(&mut buf) => {
@@ -321,7 +375,9 @@ async fn drive(
                     && let Ok(contents) = buf[..n].try_into()
                 {
                     let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: local, contents });
-                    if let Some(p) = peers.iter_mut().find(|p| p.rtc.accepts(&input)) {
+                    // Newest first: a browser may reuse the UDP port of a connection it just closed,
+                    // whose peer here has not noticed yet and would otherwise swallow the datagrams.
+                    if let Some(p) = peers.iter_mut().rev().find(|p| p.rtc.accepts(&input)) {
                         let _ = p.rtc.handle_input(input);
                     }
                 }

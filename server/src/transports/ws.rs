@@ -32,9 +32,10 @@ pub async fn handler(ws: WebSocketUpgrade, Path(id): Path<String>, State(app): S
         return (StatusCode::SERVICE_UNAVAILABLE, "viewer limit reached").into_response();
     };
     let shutdown = app.shutdown.clone();
+    let counters = app.clone();
     ws.max_message_size(MAX_CLIENT_MESSAGE).max_frame_size(MAX_CLIENT_MESSAGE).on_upgrade(
         move |socket| async move {
-            session(socket, hub, shutdown).await;
+            session(socket, hub, shutdown, &counters.wire).await;
             drop(permit);
         },
     )
@@ -48,23 +49,50 @@ fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.to_string().into() }))
 }
 
-async fn session(socket: WebSocket, hub: Arc<Hub>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+/// Bytes a server-to-client WebSocket frame with `len` payload bytes takes (RFC 6455 5.2, unmasked).
+fn frame_size(len: usize) -> u64 {
+    len as u64
+        + if len < 126 {
+            2
+        } else if len < 65536 {
+            4
+        } else {
+            10
+        }
+}
+
+async fn session(
+    socket: WebSocket,
+    hub: Arc<Hub>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    wire: &crate::WireCounters,
+) {
+    let count = |bytes: &[u8]| {
+        use std::sync::atomic::Ordering::Relaxed;
+        wire.websocket.fetch_add(frame_size(bytes.len()), Relaxed);
+        wire.video[crate::transport_index::WEBSOCKET].fetch_add(super::video_len(bytes), Relaxed);
+    };
     let (mut tx, mut rx) = socket.split();
     let joined = hub.join();
     let stream = hub.info().id;
     tracing::debug!(%stream, viewer = joined.id, catch_up = joined.catch_up.len(), "viewer joined");
     let result: Result<(), axum::Error> = async {
         if let Some(config) = &joined.config {
-            tx.send(binary(ServerMessage::Config(config.clone()).to_bytes())).await?;
+            let bytes = ServerMessage::Config(config.clone()).to_bytes();
+            count(&bytes);
+            tx.send(binary(bytes)).await?;
         }
         for frame in &joined.catch_up {
+            count(&frame.message);
             tx.send(binary(frame.message.clone())).await?;
         }
         loop {
             tokio::select! {
                 _ = joined.slot.wake.notified() => {
                     while let Some(item) = joined.slot.pop() {
-                        tx.send(binary(super::message_bytes(item))).await?;
+                        let bytes = super::message_bytes(item);
+                        count(&bytes);
+                        tx.send(binary(bytes)).await?;
                     }
                 }
                 msg = rx.next() => match msg {
@@ -72,7 +100,9 @@ async fn session(socket: WebSocket, hub: Arc<Hub>, mut shutdown: tokio::sync::wa
                     Some(Ok(Message::Binary(bytes))) => match ClientMessage::decode(&bytes) {
                         Ok(m) => {
                             if let Some(answer) = super::handle_control(&hub, &joined.slot, &m) {
-                                tx.send(binary(answer.to_bytes())).await?;
+                                let bytes = answer.to_bytes();
+                                count(&bytes);
+                                tx.send(binary(bytes)).await?;
                             }
                         }
                         Err(e) => {

@@ -22,6 +22,7 @@ export function startServer({ bin = process.env.NALCAST_SERVER ?? path.join(repo
         clearTimeout(timer);
         resolve({
           url: m[1].replace(/\/$/, ""),
+          pid: child.pid,
           close: () => new Promise((r) => {
             child.removeAllListeners("exit");
             child.on("exit", r);
