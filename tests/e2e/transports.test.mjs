@@ -52,9 +52,47 @@ try {
       await page.close();
     }
   }
+  // The comparison page plays the stream over all four transports at once.
+  const page = await openPage(context, `${server.url}/compare.html?stream=pattern`);
+  try {
+    await page.waitForFunction(() => window.nalcast?.players?.every((p) => p.player.stats().frames > 10), null, { timeout: 20000 });
+    await page.waitForTimeout(2500);
+    const rows = await page.evaluate(() => [...document.querySelectorAll("#rows tr")].map((tr) => tr.innerText));
+    console.log(`compare page: ${rows.length} rows\n  ${rows.join("\n  ")}`);
+    assert.equal(rows.length, 4);
+  } catch (e) {
+    failures++;
+    console.error(`compare page: FAILED: ${e.message}`);
+  } finally {
+    await page.close();
+  }
 } finally {
   await close();
   await server.close();
+}
+
+// auto: with WebRTC switched off on the server, the player falls back to WebSocket by itself.
+{
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const config = `${os.tmpdir()}/nalcast-auto-${process.pid}.toml`;
+  fs.writeFileSync(config, "[webrtc]\nenabled = false\n[[stream]]\nid = \"pattern\"\nkind = \"pattern\"\nwidth = 640\nheight = 360\n");
+  const server2 = await startServer({ args: ["--config", config] });
+  const b = await launch();
+  try {
+    const page = await openPage(b.context, `${server2.url}/?stream=pattern&transport=auto`);
+    await page.waitForFunction(() => window.nalcast?.tiles.get("pattern")?.player.stats().frames > 5, null, { timeout: 30000 });
+    const s = await page.evaluate(() => window.nalcast.tiles.get("pattern").player.stats());
+    console.log(`auto without WebRTC: now on ${s.transport} after ${s.reconnects} reconnect(s), ${s.frames} frames`);
+    assert.equal(s.transport, "websocket");
+  } catch (e) {
+    failures++;
+    console.error(`auto fallback: FAILED: ${e.message}`);
+  } finally {
+    await b.close();
+    await server2.close();
+    fs.rmSync(config, { force: true });
+  }
 }
 if (failures) process.exit(1);
 console.log("transports: ok");

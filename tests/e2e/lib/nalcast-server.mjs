@@ -8,6 +8,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 export function startServer({ bin = process.env.NALCAST_SERVER ?? path.join(repo, "target/release/nalcast-server"), args = [] } = {}) {
   const child = spawn(bin, ["--listen", "127.0.0.1:0", "--www", path.join(repo, "www"), ...args], {
     cwd: repo,
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
