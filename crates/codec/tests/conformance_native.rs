@@ -36,7 +36,16 @@ struct Outcome {
     errors: usize,
 }
 
-fn decode_file(data: &[u8]) -> Outcome {
+/// How the stream is fed to the decoder.
+#[derive(Clone, Copy)]
+enum Feeding {
+    /// Upstream's procedure: one call per four-byte-start-code chunk.
+    Chunks,
+    /// Live-style: one access unit per call, each pushed out at once (no-delay mode).
+    AccessUnits,
+}
+
+fn decode_file(data: &[u8], feeding: Feeding) -> Outcome {
     let mut dec = Decoder::with_log(Box::new(|_, _| {})).expect("decoder");
     let mut hasher = Sha1::new();
     let mut frames = 0;
@@ -48,43 +57,24 @@ fn decode_file(data: &[u8]) -> Outcome {
         hasher.update(&buf);
         frames += 1;
     };
-    for chunk in chunks(data) {
-        if dec.decode(chunk, &mut on_frame).is_err() {
-            errors += 1;
+    match feeding {
+        Feeding::Chunks => {
+            for chunk in chunks(data) {
+                errors += usize::from(dec.decode(chunk, &mut on_frame).is_err());
+            }
+        }
+        Feeding::AccessUnits => {
+            for au in nalcast_proto::au::access_units(data) {
+                errors += usize::from(dec.decode_access_unit(&data[au], 0, &mut on_frame).is_err());
+            }
         }
     }
-    if dec.flush(&mut on_frame).is_err() {
-        errors += 1;
-    }
+    errors += usize::from(dec.flush(&mut on_frame).is_err());
     Outcome { sha1: hex(&hasher.finalize()), frames, errors }
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Live-style feeding: one access unit per call, each pushed out at once (no-delay mode).
-fn decode_file_per_access_unit(data: &[u8]) -> Outcome {
-    let mut dec = Decoder::with_log(Box::new(|_, _| {})).expect("decoder");
-    let mut hasher = Sha1::new();
-    let mut frames = 0;
-    let mut errors = 0;
-    let mut buf = Vec::new();
-    let mut on_frame = |f: nalcast_codec::Frame<'_>| {
-        buf.clear();
-        f.write_i420(&mut buf);
-        hasher.update(&buf);
-        frames += 1;
-    };
-    for au in nalcast_proto::au::access_units(data) {
-        if dec.decode_access_unit(&data[au], 0, &mut on_frame).is_err() {
-            errors += 1;
-        }
-    }
-    if dec.flush(&mut on_frame).is_err() {
-        errors += 1;
-    }
-    Outcome { sha1: hex(&hasher.finalize()), frames, errors }
 }
 
 #[test]
@@ -97,7 +87,7 @@ fn access_unit_feeding_with_no_delay_is_bit_exact_too() {
         let Some(expected) = file["cross_verified_sha1"].as_str() else { continue };
         let name = file["name"].as_str().expect("name");
         let data = std::fs::read(dir.join(file["path"].as_str().unwrap_or(name))).expect("stream");
-        let out = decode_file_per_access_unit(&data);
+        let out = decode_file(&data, Feeding::AccessUnits);
         println!(
             "per-AU {name}: {} frames {}",
             out.frames,
@@ -123,7 +113,7 @@ fn conformance_streams_decode_bit_exact_natively() {
         let name = file["name"].as_str().expect("name");
         let path = dir.join(file["path"].as_str().unwrap_or(name));
         let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let out = decode_file(&data);
+        let out = decode_file(&data, Feeding::Chunks);
         let expected = file["cross_verified_sha1"].as_str();
         let verdict = match expected {
             Some(h) if h == out.sha1 => {
