@@ -29,8 +29,13 @@ use web_sys::HtmlCanvasElement;
 /// First reconnect delay, doubled after each failure up to [`MAX_BACKOFF_MS`].
 const MIN_BACKOFF_MS: f64 = 250.0;
 const MAX_BACKOFF_MS: f64 = 5000.0;
-/// Clock-sync ping period.
-const PING_MS: i32 = 2000;
+/// Clock-sync ping period once synced, and the faster period of the first pings after connecting
+/// (the best of several round trips gives the offset; one slow first sample would skew it).
+const PING_MS: f64 = 2000.0;
+const FAST_PING_MS: f64 = 200.0;
+const FAST_PINGS: u32 = 6;
+/// How often the ping timer checks whether a ping is due.
+const PING_TICK_MS: i32 = 100;
 /// A connection that has painted nothing after this long counts as failed (`auto` moves on).
 const FIRST_FRAME_TIMEOUT_MS: i32 = 5000;
 
@@ -121,6 +126,8 @@ struct Inner {
     need_key: bool,
     pings: VecDeque<(u32, f64)>,
     next_ping: u32,
+    pings_since_open: u32,
+    last_ping_ms: f64,
     capture: VecDeque<(u64, u64)>,
     connect_started: f64,
     closed: bool,
@@ -208,6 +215,8 @@ impl Player {
             need_key: true,
             pings: VecDeque::new(),
             next_ping: 0,
+            pings_since_open: 0,
+            last_ping_ms: 0.0,
             capture: VecDeque::new(),
             connect_started: 0.0,
             closed: false,
@@ -215,9 +224,13 @@ impl Player {
         }));
         connect(&inner);
         let weak = Rc::downgrade(&inner);
-        let ping = set_timer(PING_MS, true, move || {
+        let ping = set_timer(PING_TICK_MS, true, move || {
             if let Some(rc) = weak.upgrade() {
-                rc.borrow_mut().send_ping();
+                let mut inner = rc.borrow_mut();
+                let period = if inner.pings_since_open < FAST_PINGS { FAST_PING_MS } else { PING_MS };
+                if now_ms() - inner.last_ping_ms >= period {
+                    inner.send_ping();
+                }
             }
         });
         inner.borrow_mut().ping = ping;
@@ -289,6 +302,8 @@ impl Inner {
     }
 
     fn send_ping(&mut self) {
+        self.pings_since_open += 1;
+        self.last_ping_ms = now_ms();
         let id = self.next_ping;
         self.next_ping = self.next_ping.wrapping_add(1);
         let sent = now_epoch_us();
@@ -427,6 +442,7 @@ impl Sink for LinkSink {
         inner.stats.totals.state = "live".into();
         inner.next_seq = None;
         inner.need_key = true;
+        inner.pings_since_open = 0;
         inner.send_ping();
     }
 

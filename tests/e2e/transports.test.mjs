@@ -44,6 +44,7 @@ try {
       assert.ok(holes <= lostReported, `${transport}: ${holes} missing frame ids but only ${lostReported} reported lost`);
       assert.equal(r.mismatch.length, 0, `${transport}: canvas stamp != painted id: ${JSON.stringify(r.mismatch.slice(0, 5))}`);
       assert.equal(r.stats.errors, 0, `${transport}: decoder errors`);
+      assert.ok(r.stats.latencyMs > 0 && r.stats.latencyMs < 1000, `${transport}: latency ${r.stats.latencyMs} ms is plausible`);
       assert.equal(r.stats.transport, transport);
     } catch (e) {
       failures++;
