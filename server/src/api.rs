@@ -11,18 +11,9 @@ use std::sync::atomic::Ordering;
 /// One entry of `/api/streams`.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct StreamEntry {
-    /// Stream id.
-    pub id: String,
-    /// Source kind.
-    pub kind: String,
-    /// RFC 6381 codec string.
-    pub codec: String,
-    /// Picture width.
-    pub width: u32,
-    /// Picture height.
-    pub height: u32,
-    /// Nominal frame rate.
-    pub fps: f64,
+    /// Id, source kind, codec, size and nominal frame rate.
+    #[serde(flatten)]
+    pub info: crate::hub::StreamInfo,
     /// Average bitrate since the stream started, bits per second.
     pub bitrate: u64,
     /// Viewers connected now.
@@ -39,15 +30,9 @@ pub async fn streams(State(app): State<Arc<App>>) -> impl IntoResponse {
         .streams
         .values()
         .map(|hub| {
-            let info = hub.info();
             let c = &hub.counters;
             StreamEntry {
-                id: info.id,
-                kind: info.kind,
-                codec: info.codec,
-                width: info.width,
-                height: info.height,
-                fps: info.fps,
+                info: hub.info(),
                 bitrate: hub.average_bitrate(),
                 viewers: c.viewers.load(Ordering::Relaxed),
                 frames: c.frames.load(Ordering::Relaxed),

@@ -19,7 +19,7 @@ const GOP_CACHE_MAX_FRAMES: usize = 600;
 const GOP_CACHE_MAX_BYTES: usize = 64 << 20;
 
 /// Static description of a stream (from its configuration and SPS).
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct StreamInfo {
     /// Stream id (URL path segment).
     pub id: String,
