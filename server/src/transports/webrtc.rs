@@ -237,24 +237,29 @@ impl WebRtc {
 
     /// Answers an offer for `hub`; the peer joins the hub now, its channel opens later.
     fn accept(&self, offer: &str, hub: Arc<Hub>, permit: OwnedSemaphorePermit) -> Result<String, String> {
-        let offer = SdpOffer::from_sdp_string(offer).map_err(|e| format!("bad SDP offer: {e}"))?;
-        let mut rtc = Rtc::builder()
-            .set_ice_lite(true)
-            .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
-            .build(Instant::now());
-        for addr in &self.candidates {
-            let c = Candidate::host(*addr, "udp").map_err(|e| format!("candidate {addr}: {e}"))?;
-            rtc.add_local_candidate(c);
-        }
-        let answer =
-            rtc.sdp_api().accept_offer(offer).map_err(|e| format!("cannot answer the offer: {e}"))?;
+        let (rtc, sdp) = answer_offer(offer, &self.candidates, Instant::now())?;
         let joined = hub.join();
-        let sdp = answer.to_sdp_string();
         self.new_peers
             .send(NewPeer { rtc, hub, joined, permit })
             .map_err(|_| "WebRTC is shutting down".to_string())?;
         Ok(sdp)
     }
+}
+
+/// Parses a browser's SDP offer and answers it as an ICE-lite peer offering `candidates`: the
+/// signaling step on its own, without sockets (the fuzz target drives it with arbitrary text).
+pub fn answer_offer(offer: &str, candidates: &[SocketAddr], now: Instant) -> Result<(Rtc, String), String> {
+    let offer = SdpOffer::from_sdp_string(offer).map_err(|e| format!("bad SDP offer: {e}"))?;
+    let mut rtc = Rtc::builder()
+        .set_ice_lite(true)
+        .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
+        .build(now);
+    for addr in candidates {
+        let c = Candidate::host(*addr, "udp").map_err(|e| format!("candidate {addr}: {e}"))?;
+        rtc.add_local_candidate(c);
+    }
+    let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| format!("cannot answer the offer: {e}"))?;
+    Ok((rtc, answer.to_sdp_string()))
 }
 
 /// `POST /api/streams/{id}/webrtc`: SDP offer in, SDP answer out.
