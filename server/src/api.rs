@@ -2,8 +2,8 @@
 
 use crate::App;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Response};
 use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -24,12 +24,19 @@ pub struct StreamEntry {
     pub dropped: u64,
 }
 
-/// `GET /api/streams`.
-pub async fn streams(State(app): State<Arc<App>>) -> impl IntoResponse {
+/// `GET /api/streams`: every stream, or with viewer tokens on, those the presented token grants
+/// (all of them for the admin token).
+pub async fn streams(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
+    let token = crate::access::gate::presented_token(&headers, uri.query());
+    if app.access.tokens_required() && token.is_none() {
+        return crate::access::gate::refuse(&crate::access::token::TokenError::Missing.into());
+    }
+    let now = crate::access::gate::unix_now();
     let list: Vec<StreamEntry> = app
         .streams
-        .values()
-        .map(|hub| {
+        .iter()
+        .filter(|(id, _)| app.access.viewer(id, token.as_deref(), now).is_ok())
+        .map(|(_, hub)| {
             let c = &hub.counters;
             StreamEntry {
                 info: hub.info(),
@@ -40,7 +47,7 @@ pub async fn streams(State(app): State<Arc<App>>) -> impl IntoResponse {
             }
         })
         .collect();
-    axum::Json(list)
+    axum::Json(list).into_response()
 }
 
 /// A metric: name, type, help text, and how to read it from a stream's counters.
@@ -103,11 +110,48 @@ pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
         out,
         "# HELP nalcast_webrtc_datagrams_total UDP datagrams sent to WebRTC peers.\n# TYPE nalcast_webrtc_datagrams_total counter\nnalcast_webrtc_datagrams_total {rtc_datagrams}"
     );
-    let rejected = app.rejected.load(Ordering::Relaxed);
-    let _ = writeln!(
-        out,
-        "# HELP nalcast_rejected_connections_total Viewers turned away at the connection cap.\n# TYPE nalcast_rejected_connections_total counter\nnalcast_rejected_connections_total {rejected}"
-    );
+    let c = &app.conns;
+    for (name, kind, help, v) in [
+        (
+            "nalcast_rejected_connections_total",
+            "counter",
+            "Viewers turned away at the connection cap.",
+            app.rejected.load(Ordering::Relaxed),
+        ),
+        (
+            "nalcast_denied_requests_total",
+            "counter",
+            "Viewer requests refused for a missing or invalid token or origin.",
+            app.denied.load(Ordering::Relaxed),
+        ),
+        ("nalcast_connections", "gauge", "TCP connections open now.", c.open.load(Ordering::Relaxed)),
+        (
+            "nalcast_connections_total",
+            "counter",
+            "TCP connections accepted.",
+            c.accepted.load(Ordering::Relaxed),
+        ),
+        (
+            "nalcast_connections_refused_per_ip_total",
+            "counter",
+            "Connections closed at once: too many from one address.",
+            c.refused_per_ip.load(Ordering::Relaxed),
+        ),
+        (
+            "nalcast_tls_handshake_failures_total",
+            "counter",
+            "TLS handshakes that failed or timed out.",
+            c.tls_failed.load(Ordering::Relaxed),
+        ),
+        (
+            "nalcast_write_timeouts_total",
+            "counter",
+            "Connections dropped because the peer stopped reading.",
+            c.write_timeouts.load(Ordering::Relaxed),
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

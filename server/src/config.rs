@@ -13,6 +13,18 @@
 //! enabled = true
 //! bind = "0.0.0.0:9000"   # the UDP socket for every peer (default: the HTTP listener's IP, any port)
 //! advertise = ["203.0.113.7:9000"]  # host candidates to offer instead of the bound address
+//! [access]              # all optional; see `access::AccessConfig`
+//! viewer_secret_file = "viewer.key"   # HMAC key: viewers then need a token per stream
+//! admin_token_file = "admin.key"      # bearer token for /metrics and /api/tokens
+//! allowed_origins = ["https://example.com"]
+//! [tls]                   # HTTPS/WSS with rustls
+//! cert = "cert.pem"
+//! key = "key.pem"
+//! [limits]
+//! max_connections_per_ip = 256
+//! max_request_bytes = 65536
+//! header_timeout_ms = 10000  # request headers (and TLS handshake) must arrive within this
+//! write_timeout_ms = 10000   # a viewer whose socket accepts nothing for this long is dropped
 //! [[stream]]
 //! id = "pattern"
 //! kind = "pattern"        # width, height, fps, bitrate, gop
@@ -78,6 +90,31 @@ impl Default for QueueConfig {
     }
 }
 
+/// `[limits]`: what one client may hold or send.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Most open connections from one IP address; more are closed at once.
+    pub max_connections_per_ip: usize,
+    /// Largest request body (SDP offers, control messages, token requests).
+    pub max_request_bytes: usize,
+    /// Milliseconds a client may take to send a request's headers (and finish TLS).
+    pub header_timeout_ms: u64,
+    /// Milliseconds a write to a viewer may stay blocked before the viewer is dropped.
+    pub write_timeout_ms: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_connections_per_ip: 256,
+            max_request_bytes: 64 * 1024,
+            header_timeout_ms: 10_000,
+            write_timeout_ms: 10_000,
+        }
+    }
+}
+
 /// One configured stream.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct StreamConfig {
@@ -111,6 +148,15 @@ pub struct Config {
     /// WebRTC data channels.
     #[serde(default)]
     pub webrtc: crate::transports::webrtc::WebRtcConfig,
+    /// Viewer tokens, the admin token and allowed origins.
+    #[serde(default)]
+    pub access: crate::access::AccessConfig,
+    /// HTTPS when set.
+    #[serde(default)]
+    pub tls: Option<crate::tls::TlsConfig>,
+    /// Per-client limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// The streams; empty means the defaults.
     #[serde(default, rename = "stream")]
     pub streams: Vec<StreamConfig>,
@@ -138,6 +184,9 @@ impl Default for Config {
             queue: QueueConfig::default(),
             send_buffer: default_send_buffer(),
             webrtc: Default::default(),
+            access: Default::default(),
+            tls: None,
+            limits: LimitsConfig::default(),
             streams: Vec::new(),
         }
     }
@@ -219,6 +268,16 @@ impl Config {
         }
         if self.max_viewers == 0 {
             return Err(ConfigError::Invalid("max_viewers must be at least 1".into()));
+        }
+        let l = &self.limits;
+        if l.max_connections_per_ip == 0
+            || l.max_request_bytes < 1024
+            || l.header_timeout_ms < 100
+            || l.write_timeout_ms < 100
+        {
+            return Err(ConfigError::Invalid(
+                "[limits]: max_connections_per_ip ≥ 1, max_request_bytes ≥ 1024, timeouts ≥ 100 ms".into(),
+            ));
         }
         Ok(())
     }

@@ -1,22 +1,26 @@
 //! nalcast's native server as a library: [`run`] takes a bound listener, a [`Config`] and a shutdown
 //! future, so tests bind `127.0.0.1:0`. One reader per source publishes into a [`hub::Hub`]; viewers
-//! attach over WebSocket (`/ws/streams/{id}`) or HTTP streaming (`/http/streams/{id}`); `/api/streams` lists the streams, `/metrics` counts
-//! in Prometheus format, and everything else is the page from `www/`.
+//! attach over WebSocket (`/ws/streams/{id}`), HTTP streaming (`/http/streams/{id}`) or WebRTC
+//! (`POST /api/streams/{id}/webrtc`), each behind the [`access`] policy; `/api/streams` lists the
+//! streams, `/metrics` counts in Prometheus format, and everything else is the page from `www/`.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod api;
 pub mod config;
 pub mod frame;
 pub mod hub;
+pub mod serve;
 pub mod sources;
+pub mod tls;
 pub mod transports;
 
 pub use config::Config;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::routing::get;
-use axum::serve::ListenerExt;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
 use hub::{Hub, StreamInfo};
 use nalcast_proto::playout::Limits;
 use sources::StopFlag;
@@ -46,6 +50,12 @@ pub struct App {
     pub wire: WireCounters,
     /// Open HTTP-streaming viewers by session id, for their control POSTs.
     pub http_sessions: std::sync::Mutex<std::collections::HashMap<String, transports::http::HttpSession>>,
+    /// Who may watch and manage.
+    pub access: access::Access,
+    /// Viewer requests refused by the access policy.
+    pub denied: AtomicU64,
+    /// Connection-level counters.
+    pub conns: Arc<serve::ConnCounters>,
 }
 
 /// Bytes each transport wrote to viewers, counted with its framing: WebSocket frame headers, HTTP
@@ -79,29 +89,55 @@ pub enum ServerError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    /// The access settings are invalid.
+    #[error(transparent)]
+    Access(#[from] access::AccessError),
+    /// The TLS certificate or key is unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// A socket or thread error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
-/// The HTTP routes over `app`, serving the page from `www`.
-pub fn router(app: Arc<App>, www: &std::path::Path) -> Router {
-    Router::new()
+/// The HTTP routes over `app`, serving the page from `www`; request bodies are limited to
+/// `max_body` bytes.
+pub fn router(app: Arc<App>, www: &std::path::Path, max_body: usize) -> Router {
+    use access::gate;
+    let viewers = Router::new()
         .route("/ws/streams/{id}", get(transports::ws::handler))
         .route("/http/streams/{id}", get(transports::http::stream))
-        .route("/http/sessions/{session}", axum::routing::post(transports::http::control))
-        .route("/api/streams/{id}/webrtc", axum::routing::post(transports::webrtc::signal))
-        .route("/api/streams", get(api::streams))
+        .route("/api/streams/{id}/webrtc", post(transports::webrtc::signal))
+        .route_layer(from_fn_with_state(app.clone(), gate::viewer));
+    let sessions = Router::new()
+        .route("/http/sessions/{session}", post(transports::http::control))
+        .route_layer(from_fn_with_state(app.clone(), gate::origin));
+    let admin = Router::new()
         .route("/metrics", get(api::metrics))
+        .route("/api/tokens", post(gate::mint))
+        .route_layer(from_fn_with_state(app.clone(), gate::admin));
+    let cors_origins = app.access.allowed_origins().iter().filter_map(|o| HeaderValue::from_str(o).ok());
+    let cors_origin = if app.access.allowed_origins().is_empty() {
+        tower_http::cors::AllowOrigin::any()
+    } else {
+        tower_http::cors::AllowOrigin::list(cors_origins)
+    };
+    Router::new()
+        .merge(viewers)
+        .merge(sessions)
+        .merge(admin)
+        .route("/api/streams", get(api::streams))
         .fallback_service(ServeDir::new(www))
         .with_state(app)
-        // Players may be embedded in pages served from elsewhere: streams, signaling and control
-        // accept cross-origin requests, and the HTTP session header is readable by such pages.
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        // Players may be embedded in pages served from elsewhere (all origins, or the configured
+        // allow-list): streams, signaling and control accept cross-origin requests, and the HTTP
+        // session header is readable by such pages.
         .layer(
             tower_http::cors::CorsLayer::new()
-                .allow_origin(tower_http::cors::Any)
+                .allow_origin(cors_origin)
                 .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-                .allow_headers([header::CONTENT_TYPE])
+                .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
                 .expose_headers([header::HeaderName::from_static("x-nalcast-session")]),
         )
         // The page may use SharedArrayBuffer (wasm threads), which needs cross-origin isolation.
@@ -127,6 +163,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     config.validate()?;
+    let access = access::Access::from_config(&config.access)?;
+    let tls = config.tls.as_ref().map(tls::TlsConfig::acceptor).transpose()?;
     let limits = Limits { max_frames: config.queue.max_frames, max_bytes: config.queue.max_bytes };
     let stop = StopFlag::default();
     let mut streams = BTreeMap::new();
@@ -159,19 +197,24 @@ pub async fn run(
         webrtc,
         wire: Default::default(),
         http_sessions: Default::default(),
+        access,
+        denied: AtomicU64::new(0),
+        conns: Default::default(),
     });
-    let send_buffer = config.send_buffer;
-    let listener = listener.tap_io(move |tcp| {
-        // Frames should leave at once, and a slow viewer's backlog should show up in its own
-        // bounded queue rather than in megabytes of kernel buffer.
-        let _ = tcp.set_nodelay(true);
-        let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(send_buffer);
-    });
-    let serve = axum::serve(listener, router(app, &config.www)).with_graceful_shutdown(async move {
+    let l = &config.limits;
+    let conn_limits = serve::ConnLimits {
+        per_ip: l.max_connections_per_ip,
+        header_timeout: std::time::Duration::from_millis(l.header_timeout_ms),
+        write_timeout: std::time::Duration::from_millis(l.write_timeout_ms),
+        send_buffer: config.send_buffer,
+    };
+    let routes = router(app.clone(), &config.www, l.max_request_bytes);
+    let shutdown = async move {
         shutdown.await;
         let _ = closing.send(true);
-    });
-    let result = serve.await;
+    };
+    let drain = std::time::Duration::from_secs(5);
+    serve::serve(listener, tls, routes, conn_limits, app.conns.clone(), shutdown, drain).await;
     stop.set();
     if let Some(t) = webrtc_task {
         let _ = t.await;
@@ -179,5 +222,5 @@ pub async fn run(
     for t in threads {
         let _ = tokio::task::spawn_blocking(move || t.join()).await;
     }
-    result.map_err(ServerError::Io)
+    Ok(())
 }

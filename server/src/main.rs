@@ -5,11 +5,38 @@ use nalcast_server::Config;
 
 const USAGE: &str = "usage: nalcast-server [--config FILE.toml] [--listen ADDR:PORT] [--www DIR]
                       [--source ID=SOURCE]...
+       nalcast-server token --config FILE.toml --stream ID|'*' [--ttl SECONDS]
 SOURCE: pattern | pattern:WIDTHxHEIGHT@FPS | FILE.h264
-Without --config or --source: the live test pattern (\"pattern\") and the bundled clip (\"sample\").";
+Without --config or --source: the live test pattern (\"pattern\") and the bundled clip (\"sample\").
+`token` prints a viewer token signed with the configuration's [access] viewer secret.";
+
+/// `nalcast-server token …`: mints a viewer token offline.
+fn token_command(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let (mut config, mut stream, mut ttl) = (None, None, 3600u64);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" => config = Some(Config::from_file(args.next().context(USAGE)?.as_ref())?),
+            "--stream" => stream = Some(args.next().context(USAGE)?),
+            "--ttl" => ttl = args.next().context(USAGE)?.parse().context("--ttl: seconds")?,
+            other => anyhow::bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    let config = config.context("token needs --config with an [access] viewer secret")?;
+    let stream = stream.context("token needs --stream ID (or '*')")?;
+    let access = nalcast_server::access::Access::from_config(&config.access)?;
+    let secret = access.viewer_secret().context("the configuration has no [access] viewer secret")?;
+    let expires = nalcast_server::access::gate::unix_now() + ttl;
+    println!("{}", nalcast_server::access::token::mint(secret, &stream, expires));
+    Ok(())
+}
 
 fn parse_args() -> anyhow::Result<Option<Config>> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("token") {
+        args.next();
+        token_command(args)?;
+        return Ok(None);
+    }
     let mut config = Config::default();
     let mut listen = None;
     let mut www = None;
@@ -65,7 +92,11 @@ async fn main() -> anyhow::Result<()> {
     for s in config.effective_streams() {
         tracing::info!(stream = %s.id, source = ?s.source, "stream");
     }
-    println!("nalcast is serving http://{addr}/");
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    if config.access.viewer_secret.is_some() || config.access.viewer_secret_file.is_some() {
+        tracing::info!("viewer tokens required: mint one with `nalcast-server token --config … --stream ID`");
+    }
+    println!("nalcast is serving {scheme}://{addr}/");
     nalcast_server::run(listener, config, async {
         let _ = tokio::signal::ctrl_c().await;
     })
