@@ -8,6 +8,7 @@
 pub mod decoder;
 pub mod error;
 mod raw;
+mod restart;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 pub mod yuv;
