@@ -10,16 +10,15 @@
 //! and put them out of order. Nothing in here panics on input.
 
 use crate::error::DecodeError;
+use crate::instance::{LogContext, create, destroy, set_option, vtbl};
 use crate::restart::{ParamSets, starts_idr};
 use nalcast_proto::annexb::nal_units;
 use nalcast_proto::sps::{ColorSpace, SpsInfo};
 use openh264_sys2::{
-    DECODER_OPTION_END_OF_STREAM, DECODER_OPTION_NUM_OF_FRAMES_REMAINING_IN_BUFFER,
-    DECODER_OPTION_TRACE_CALLBACK, DECODER_OPTION_TRACE_CALLBACK_CONTEXT, DECODER_OPTION_TRACE_LEVEL,
-    ERROR_CON_SLICE_COPY, ISVCDecoder, ISVCDecoderVtbl, SBufferInfo, SDecodingParam, VIDEO_BITSTREAM_DEFAULT,
-    WELS_LOG_WARNING,
+    DECODER_OPTION_END_OF_STREAM, DECODER_OPTION_NUM_OF_FRAMES_REMAINING_IN_BUFFER, ISVCDecoder,
+    ISVCDecoderVtbl, SBufferInfo,
 };
-use std::ffi::{CStr, c_char, c_int, c_void};
+use std::ffi::{c_int, c_void};
 use std::ptr::{self, NonNull};
 
 /// Severity of a message from OpenH264.
@@ -33,12 +32,6 @@ pub enum LogLevel {
 
 /// Receives OpenH264's log lines.
 pub type LogSink = Box<dyn Fn(LogLevel, &str)>;
-
-/// An OpenH264 result code (`long`: 64-bit on the host, 32-bit on wasm32) as a portable number.
-#[allow(clippy::useless_conversion)]
-fn code(rc: std::os::raw::c_long) -> i64 {
-    i64::from(rc)
-}
 
 /// `DECODING_STATE` bit that only says a picture is still being assembled.
 const DS_FRAME_PENDING: u32 = 0x01;
@@ -94,25 +87,6 @@ impl Frame<'_> {
             }
         }
     }
-}
-
-/// Context handed to OpenH264's trace callback: where log lines go.
-struct LogContext {
-    sink: LogSink,
-}
-
-/// OpenH264's `WelsTraceCallback`.
-extern "C" fn trace_callback(ctx: *mut c_void, level: c_int, message: *const c_char) {
-    if ctx.is_null() || message.is_null() {
-        return;
-    }
-    // SAFETY: `ctx` is the `LogContext` boxed in `Decoder`, registered in `Decoder::new` and alive
-    // until the decoder is destroyed in `Drop` (before the box is freed).
-    let ctx = unsafe { &*(ctx as *const LogContext) };
-    // SAFETY: OpenH264 passes a NUL-terminated message buffer that lives for the duration of the call.
-    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
-    let level = if level <= 1 { LogLevel::Error } else { LogLevel::Warning };
-    (ctx.sink)(level, text.trim_end());
 }
 
 /// Where OpenH264's log goes unless the caller says otherwise: the browser console on wasm32,
@@ -420,68 +394,4 @@ impl Drop for Decoder {
         // SAFETY: `raw` is this decoder's live instance, destroyed once, here.
         unsafe { destroy(self.raw) };
     }
-}
-
-/// The vtable of a live decoder.
-fn vtbl(raw: NonNull<ISVCDecoder>) -> &'static ISVCDecoderVtbl {
-    // SAFETY: `raw` points to a live C++ ISVCDecoder whose first word is its vtable pointer; the
-    // vtable is static data of the library.
-    unsafe { &**raw.as_ptr() }
-}
-
-fn set_option(raw: NonNull<ISVCDecoder>, option: u32, value: *mut c_void) -> Result<(), DecodeError> {
-    let set = vtbl(raw).SetOption.ok_or(DecodeError::Create(-1))?;
-    // SAFETY: `value` points to a value of the type OpenH264 expects for `option` (see callers).
-    let rc = unsafe { set(raw.as_ptr(), option as _, value) };
-    if rc == 0 { Ok(()) } else { Err(DecodeError::Create(code(rc))) }
-}
-
-/// Creates and initialises an OpenH264 decoder that logs to `log` (which must outlive it).
-fn create(log: &LogContext) -> Result<NonNull<ISVCDecoder>, DecodeError> {
-    let mut raw: *mut ISVCDecoder = ptr::null_mut();
-    // SAFETY: WelsCreateDecoder writes a new decoder pointer into `raw` or fails.
-    let rc = unsafe { crate::raw::WelsCreateDecoder(&mut raw) };
-    let raw = match NonNull::new(raw) {
-        Some(raw) if rc == 0 => raw,
-        _ => return Err(DecodeError::Create(code(rc))),
-    };
-    let result = init(raw, log);
-    if result.is_err() {
-        // SAFETY: `raw` was just created and is not used afterwards.
-        unsafe { destroy(raw) };
-    }
-    result.map(|()| raw)
-}
-
-fn init(raw: NonNull<ISVCDecoder>, log: &LogContext) -> Result<(), DecodeError> {
-    let mut level: c_int = WELS_LOG_WARNING as c_int;
-    let mut callback: extern "C" fn(*mut c_void, c_int, *const c_char) = trace_callback;
-    let mut context: *mut c_void = (log as *const LogContext).cast_mut().cast();
-    set_option(raw, DECODER_OPTION_TRACE_LEVEL as u32, (&mut level as *mut c_int).cast())?;
-    set_option(raw, DECODER_OPTION_TRACE_CALLBACK as u32, (&mut callback as *mut _ as *mut c_void).cast())?;
-    set_option(raw, DECODER_OPTION_TRACE_CALLBACK_CONTEXT as u32, (&mut context as *mut *mut c_void).cast())?;
-
-    // SAFETY: SDecodingParam is plain old data; all-zero is its documented default.
-    let mut param: SDecodingParam = unsafe { std::mem::zeroed() };
-    param.uiTargetDqLayer = u8::MAX;
-    param.eEcActiveIdc = ERROR_CON_SLICE_COPY;
-    param.sVideoProperty.size = std::mem::size_of_val(&param.sVideoProperty) as _;
-    param.sVideoProperty.eVideoBsType = VIDEO_BITSTREAM_DEFAULT;
-    let initialize = vtbl(raw).Initialize.ok_or(DecodeError::Create(-1))?;
-    // SAFETY: `param` is a fully initialised SDecodingParam that outlives the call.
-    let rc = unsafe { initialize(raw.as_ptr(), &param) };
-    if rc == 0 { Ok(()) } else { Err(DecodeError::Create(code(rc))) }
-}
-
-/// Uninitialises and destroys a decoder from [`create`].
-///
-/// # Safety
-/// `raw` must be a live instance from [`create`], destroyed only once and not used afterwards.
-unsafe fn destroy(raw: NonNull<ISVCDecoder>) {
-    if let Some(uninit) = vtbl(raw).Uninitialize {
-        // SAFETY: the decoder is live; Uninitialize is valid after Initialize (or a failed one).
-        unsafe { uninit(raw.as_ptr()) };
-    }
-    // SAFETY: `raw` came from WelsCreateDecoder and is destroyed exactly once (the contract).
-    unsafe { crate::raw::WelsDestroyDecoder(raw.as_ptr()) };
 }

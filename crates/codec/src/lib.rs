@@ -7,6 +7,7 @@
 
 pub mod decoder;
 pub mod error;
+mod instance;
 mod raw;
 mod restart;
 #[cfg(target_arch = "wasm32")]
