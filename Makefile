@@ -49,6 +49,8 @@ conformance: wasm
 test-e2e: wasm server
 	node tests/e2e/page.test.mjs
 	node tests/e2e/transports.test.mjs
+	node tests/e2e/recover.test.mjs
+	node tests/e2e/corrupt.test.mjs
 
 clips:
 	./scripts/make-clips.sh

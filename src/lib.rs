@@ -39,3 +39,12 @@ pub fn access_units(bytes: &[u8]) -> Vec<u32> {
 pub fn simd_enabled() -> bool {
     nalcast_codec::yuv::SIMD
 }
+
+/// **Test hook — never called by nalcast.** Executes a WebAssembly `unreachable` instruction, so this
+/// module instance traps exactly as it would on a bug: end-to-end tests use it to check that the page
+/// recreates the instance and its players (www/instance.js).
+#[wasm_bindgen(js_name = testHookTrap)]
+pub fn test_hook_trap() {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+}

@@ -1,10 +1,12 @@
 // The page: lists the server's streams, plays the chosen ones side by side with nalcast's wasm
 // Player (WebSocket → OpenH264 in wasm → canvas), with live statistics, fullscreen and snapshots.
-import init, { Player, version } from "./pkg/nalcast.js";
+// If the wasm instance ever traps, instance.js loads a fresh one and the players are recreated.
+import { Instances } from "./instance.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const tiles = new Map(); // stream id → { player, el, timer }
-window.nalcast = { tiles };
+const instances = new Instances(recreatePlayers);
+window.nalcast = { tiles, instances };
 
 const params = new URLSearchParams(location.search);
 const transport = params.get("transport") ?? "websocket";
@@ -24,6 +26,7 @@ function renderStats(tile) {
     ["dropped", String(s.dropped + s.skipped)],
     ["frames", String(s.frames)],
     ["size", s.width ? `${s.width}×${s.height}` : "—"],
+    ["recovered", String(instances.recoveries)],
   ];
   $(".stats", tile.el).innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
 }
@@ -33,9 +36,14 @@ function open(id) {
   const el = $("#tile").content.firstElementChild.cloneNode(true);
   $(".name", el).textContent = id;
   const canvas = $("canvas", el);
-  const player = new Player(canvas, { server: location.origin, stream: id, transport });
-  const tile = { player, el, canvas };
-  tile.timer = setInterval(() => renderStats(tile), 500);
+  const tile = { id, el, canvas, player: newPlayer(instances.current.module, id, canvas) };
+  tile.timer = setInterval(() => {
+    try {
+      renderStats(tile);
+    } catch (e) {
+      if (!instances.report(e)) throw e;
+    }
+  }, 500);
   el.addEventListener("click", (e) => {
     const act = e.target.dataset?.act;
     if (act === "close") close(id);
@@ -52,12 +60,34 @@ function open(id) {
   markSelected();
 }
 
+function newPlayer(module, id, canvas) {
+  return new module.Player(canvas, { server: location.origin, stream: id, transport });
+}
+
+/** Stops a player as far as its (possibly trapped) instance still allows. */
+function stopPlayer(player) {
+  try {
+    player.close();
+    player.free();
+  } catch {
+    // a poisoned instance: its memory goes with the page
+  }
+}
+
+/** After a trap: every tile gets a player from the fresh instance, on the same canvas. */
+function recreatePlayers(module, recoveries) {
+  for (const tile of tiles.values()) {
+    stopPlayer(tile.player);
+    tile.player = newPlayer(module, tile.id, tile.canvas);
+  }
+  $("#status").textContent = `nalcast ${module.version()} · recovered from ${recoveries} trap${recoveries === 1 ? "" : "s"}`;
+}
+
 function close(id) {
   const tile = tiles.get(id);
   if (!tile) return;
   clearInterval(tile.timer);
-  tile.player.close();
-  tile.player.free();
+  stopPlayer(tile.player);
   tile.el.remove();
   tiles.delete(id);
   markSelected();
@@ -89,8 +119,8 @@ async function loadStreams() {
 }
 
 try {
-  await init();
-  $("#status").textContent = `nalcast ${version()}`;
+  const module = await instances.load();
+  $("#status").textContent = `nalcast ${module.version()}`;
   const streams = await loadStreams();
   const wanted = params.getAll("stream");
   for (const id of wanted.length ? wanted : streams.slice(0, 1).map((s) => s.id)) open(id);

@@ -4,18 +4,21 @@
 //! Input is Annex-B data; it is split into NAL units (`nalcast_proto::annexb`) and each one is passed
 //! to `DecodeFrame2`, the way OpenH264's own conformance test drives it. The decoder is single-threaded
 //! with slice-copy error concealment, so a broken NAL unit costs at most a damaged picture until the
-//! next IDR; nothing in here panics on input.
+//! next IDR. Every IDR picture that follows other pictures starts a fresh OpenH264 instance, fed the
+//! latest parameter sets, after the old one has output all it held: OpenH264's output-order
+//! bookkeeping can otherwise carry a damaged (or even a clean) past into the pictures after an IDR
+//! and put them out of order. Nothing in here panics on input.
 
 use crate::error::DecodeError;
+use crate::instance::{LogContext, create, destroy, set_option, vtbl};
+use crate::restart::{ParamSets, starts_idr};
 use nalcast_proto::annexb::nal_units;
 use nalcast_proto::sps::{ColorSpace, SpsInfo};
 use openh264_sys2::{
-    DECODER_OPTION_END_OF_STREAM, DECODER_OPTION_NUM_OF_FRAMES_REMAINING_IN_BUFFER,
-    DECODER_OPTION_TRACE_CALLBACK, DECODER_OPTION_TRACE_CALLBACK_CONTEXT, DECODER_OPTION_TRACE_LEVEL,
-    ERROR_CON_SLICE_COPY, ISVCDecoder, ISVCDecoderVtbl, SBufferInfo, SDecodingParam, VIDEO_BITSTREAM_DEFAULT,
-    WELS_LOG_WARNING,
+    DECODER_OPTION_END_OF_STREAM, DECODER_OPTION_NUM_OF_FRAMES_REMAINING_IN_BUFFER, ISVCDecoder,
+    ISVCDecoderVtbl, SBufferInfo,
 };
-use std::ffi::{CStr, c_char, c_int, c_void};
+use std::ffi::{c_int, c_void};
 use std::ptr::{self, NonNull};
 
 /// Severity of a message from OpenH264.
@@ -29,12 +32,6 @@ pub enum LogLevel {
 
 /// Receives OpenH264's log lines.
 pub type LogSink = Box<dyn Fn(LogLevel, &str)>;
-
-/// An OpenH264 result code (`long`: 64-bit on the host, 32-bit on wasm32) as a portable number.
-#[allow(clippy::useless_conversion)]
-fn code(rc: std::os::raw::c_long) -> i64 {
-    i64::from(rc)
-}
 
 /// `DECODING_STATE` bit that only says a picture is still being assembled.
 const DS_FRAME_PENDING: u32 = 0x01;
@@ -92,25 +89,6 @@ impl Frame<'_> {
     }
 }
 
-/// Context handed to OpenH264's trace callback: where log lines go.
-struct LogContext {
-    sink: LogSink,
-}
-
-/// OpenH264's `WelsTraceCallback`.
-extern "C" fn trace_callback(ctx: *mut c_void, level: c_int, message: *const c_char) {
-    if ctx.is_null() || message.is_null() {
-        return;
-    }
-    // SAFETY: `ctx` is the `LogContext` boxed in `Decoder`, registered in `Decoder::new` and alive
-    // until the decoder is destroyed in `Drop` (before the box is freed).
-    let ctx = unsafe { &*(ctx as *const LogContext) };
-    // SAFETY: OpenH264 passes a NUL-terminated message buffer that lives for the duration of the call.
-    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
-    let level = if level <= 1 { LogLevel::Error } else { LogLevel::Warning };
-    (ctx.sink)(level, text.trim_end());
-}
-
 /// Where OpenH264's log goes unless the caller says otherwise: the browser console on wasm32,
 /// standard error on the host when `NALCAST_CODEC_LOG` is set.
 fn default_sink() -> LogSink {
@@ -137,6 +115,9 @@ pub struct Decoder {
     color: ColorSpace,
     sps: Option<SpsInfo>,
     errors: u64,
+    /// `nal_unit_type` of the last slice fed (0 before the first).
+    last_vcl: u8,
+    params: ParamSets,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -153,63 +134,26 @@ impl Decoder {
 
     /// Creates a decoder whose OpenH264 warnings and errors go to `sink`.
     pub fn with_log(sink: LogSink) -> Result<Decoder, DecodeError> {
-        let mut raw: *mut ISVCDecoder = ptr::null_mut();
-        // SAFETY: WelsCreateDecoder writes a new decoder pointer into `raw` or fails.
-        let rc = unsafe { crate::raw::WelsCreateDecoder(&mut raw) };
-        let raw = match NonNull::new(raw) {
-            Some(raw) if rc == 0 => raw,
-            _ => return Err(DecodeError::Create(code(rc))),
-        };
-        let decoder = Decoder {
+        let log = Box::new(LogContext { sink });
+        let raw = create(&log)?;
+        Ok(Decoder {
             raw,
-            log: Box::new(LogContext { sink }),
+            log,
             color: ColorSpace::default(),
             sps: None,
             errors: 0,
-        };
-        decoder.init()?;
-        Ok(decoder)
+            last_vcl: 0,
+            params: ParamSets::default(),
+        })
     }
 
     fn vtbl(&self) -> &ISVCDecoderVtbl {
-        // SAFETY: `raw` points to a live C++ ISVCDecoder whose first word is its vtable pointer; the
-        // vtable is static data of the library.
-        unsafe { &**self.raw.as_ptr() }
+        vtbl(self.raw)
     }
 
     fn set_option(&self, option: u32, value: *mut c_void) -> Result<(), DecodeError> {
-        let set = self.vtbl().SetOption.ok_or(DecodeError::Create(-1))?;
-        // SAFETY: `value` points to a value of the type OpenH264 expects for `option` (see callers).
-        let rc = unsafe { set(self.raw.as_ptr(), option as _, value) };
-        if rc == 0 { Ok(()) } else { Err(DecodeError::Create(code(rc))) }
+        set_option(self.raw, option, value)
     }
-
-    fn init(&self) -> Result<(), DecodeError> {
-        let mut level: c_int = WELS_LOG_WARNING as c_int;
-        let mut callback: extern "C" fn(*mut c_void, c_int, *const c_char) = trace_callback;
-        let mut context: *mut c_void = (&*self.log as *const LogContext).cast_mut().cast();
-        self.set_option(DECODER_OPTION_TRACE_LEVEL as u32, (&mut level as *mut c_int).cast())?;
-        self.set_option(
-            DECODER_OPTION_TRACE_CALLBACK as u32,
-            (&mut callback as *mut _ as *mut c_void).cast(),
-        )?;
-        self.set_option(
-            DECODER_OPTION_TRACE_CALLBACK_CONTEXT as u32,
-            (&mut context as *mut *mut c_void).cast(),
-        )?;
-
-        // SAFETY: SDecodingParam is plain old data; all-zero is its documented default.
-        let mut param: SDecodingParam = unsafe { std::mem::zeroed() };
-        param.uiTargetDqLayer = u8::MAX;
-        param.eEcActiveIdc = ERROR_CON_SLICE_COPY;
-        param.sVideoProperty.size = std::mem::size_of_val(&param.sVideoProperty) as _;
-        param.sVideoProperty.eVideoBsType = VIDEO_BITSTREAM_DEFAULT;
-        let initialize = self.vtbl().Initialize.ok_or(DecodeError::Create(-1))?;
-        // SAFETY: `param` is a fully initialised SDecodingParam that outlives the call.
-        let rc = unsafe { initialize(self.raw.as_ptr(), &param) };
-        if rc == 0 { Ok(()) } else { Err(DecodeError::Create(code(rc))) }
-    }
-
     /// Number of NAL units OpenH264 reported an error for since the decoder was created.
     pub fn error_count(&self) -> u64 {
         self.errors
@@ -250,6 +194,15 @@ impl Decoder {
                 first_error.get_or_insert(DecodeError::TooLarge(nal.with_start_code.len()));
                 continue;
             };
+            if starts_idr(nal_type, self.last_vcl)
+                && let Err(e) = self.restart(nal.with_start_code, timestamp, nal_index, &mut on_frame)
+            {
+                first_error.get_or_insert(e);
+            }
+            if (1..=5).contains(&nal_type) {
+                self.last_vcl = nal_type;
+            }
+            self.params.remember(nal.payload, nal.with_start_code);
             let result = self.call_decode(nal.with_start_code.as_ptr(), len, timestamp, &mut on_frame);
             if let Err(state) = result {
                 self.errors += 1;
@@ -284,9 +237,66 @@ impl Decoder {
     /// Ends the stream: calls `on_frame` for every picture still held for reordering. The decoder can
     /// be fed again afterwards.
     pub fn flush(&mut self, mut on_frame: impl FnMut(Frame<'_>)) -> Result<(), DecodeError> {
+        match self.drain(&mut on_frame)? {
+            Some(state) => {
+                self.errors += 1;
+                Err(DecodeError::Bitstream { state, nal_index: 0, nal_type: 0 })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// At an IDR picture that follows other pictures (H.264 C.4.4: everything decoded before it is
+    /// output first): outputs what the current instance holds, replaces it with a fresh one and feeds
+    /// that the latest parameter sets, so the IDR (`idr`, fed next) decodes as at a clean start.
+    fn restart(
+        &mut self,
+        idr: &[u8],
+        timestamp: u64,
+        nal_index: usize,
+        on_frame: &mut impl FnMut(Frame<'_>),
+    ) -> Result<(), DecodeError> {
+        // The old instance sees the IDR's first NAL unit, as it would without a restart: that ends the
+        // picture before it the ordinary way (an incomplete one is concealed and output, which ending
+        // the stream would not do). The IDR itself is never decoded there.
+        let len = c_int::try_from(idr.len()).map_err(|_| DecodeError::TooLarge(idr.len()))?;
+        let ended = self.call_decode(idr.as_ptr(), len, timestamp, on_frame).err();
+        let held = self.release_held(on_frame)?;
+        let fresh = create(&self.log)?;
+        let old = std::mem::replace(&mut self.raw, fresh);
+        // SAFETY: `old` was this decoder's live instance; the frames that borrowed it are gone.
+        unsafe { destroy(old) };
+        let params = std::mem::take(&mut self.params);
+        for nal in params.iter() {
+            if let Ok(len) = c_int::try_from(nal.len()) {
+                // A parameter set the old instance accepted or rejected alike; nothing to report twice.
+                let _ = self.call_decode(nal.as_ptr(), len, timestamp, on_frame);
+            }
+        }
+        self.params = params;
+        match ended.or(held) {
+            Some(state) => {
+                self.errors += 1;
+                Err(DecodeError::Bitstream { state, nal_index, nal_type: 5 })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Ends the stream for the current instance and outputs every picture it holds; `Ok(Some(state))`
+    /// carries the first error bits OpenH264 reported meanwhile.
+    fn drain(&mut self, on_frame: &mut impl FnMut(Frame<'_>)) -> Result<Option<u32>, DecodeError> {
         let mut eos: c_int = 1;
         self.set_option(DECODER_OPTION_END_OF_STREAM as u32, (&mut eos as *mut c_int).cast())?;
-        let mut first_error = self.call_decode(ptr::null(), 0, 0, &mut on_frame).err();
+        let first_error = self.call_decode(ptr::null(), 0, 0, on_frame).err();
+        Ok(first_error.or(self.release_held(on_frame)?))
+    }
+
+    /// Outputs the pictures held for reordering (`FlushFrame`), without decoding anything pending.
+    fn release_held(&mut self, on_frame: &mut impl FnMut(Frame<'_>)) -> Result<Option<u32>, DecodeError> {
+        let mut eos: c_int = 1;
+        self.set_option(DECODER_OPTION_END_OF_STREAM as u32, (&mut eos as *mut c_int).cast())?;
+        let mut first_error = None;
         let mut remaining: c_int = 0;
         if let Some(get) = self.vtbl().GetOption {
             // SAFETY: this option writes one int.
@@ -314,13 +324,7 @@ impl Decoder {
                 Err(e) => return Err(e),
             }
         }
-        match first_error {
-            Some(state) => {
-                self.errors += 1;
-                Err(DecodeError::Bitstream { state, nal_index: 0, nal_type: 0 })
-            }
-            None => Ok(()),
-        }
+        Ok(first_error)
     }
 
     /// One `DecodeFrame2` call; `Err` carries the error bits.
@@ -387,11 +391,7 @@ impl Decoder {
 
 impl Drop for Decoder {
     fn drop(&mut self) {
-        if let Some(uninit) = self.vtbl().Uninitialize {
-            // SAFETY: the decoder is live; Uninitialize is valid after Initialize (or a failed one).
-            unsafe { uninit(self.raw.as_ptr()) };
-        }
-        // SAFETY: `raw` came from WelsCreateDecoder and is destroyed exactly once, here.
-        unsafe { crate::raw::WelsDestroyDecoder(self.raw.as_ptr()) };
+        // SAFETY: `raw` is this decoder's live instance, destroyed once, here.
+        unsafe { destroy(self.raw) };
     }
 }

@@ -7,7 +7,9 @@
 
 pub mod decoder;
 pub mod error;
+mod instance;
 mod raw;
+mod restart;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 pub mod yuv;

@@ -1,0 +1,112 @@
+//! What the decoder needs to start over at an IDR picture: when one begins, and the latest
+//! parameter set of each id (SPS, subset SPS, PPS — H.264 7.3.2.1, 7.3.2.2, G.7.3.2.1.4) to replay
+//! into a fresh OpenH264 instance. OpenH264 conceals damage well, but its output-order bookkeeping
+//! can stay confused past the next IDR; a fresh instance cannot.
+
+use std::collections::BTreeMap;
+
+/// Parameter sets larger than this are not kept (real ones are a few hundred bytes at most).
+const MAX_KEPT: usize = 64 * 1024;
+
+/// The latest SPS, subset SPS and PPS NAL units (with start code), by kind and id.
+#[derive(Debug, Default)]
+pub(crate) struct ParamSets {
+    /// Key: (replay rank, id) — SPS before subset SPS before PPS.
+    kept: BTreeMap<(u8, u32), Vec<u8>>,
+}
+
+impl ParamSets {
+    /// Remembers `with_start_code` if `payload` (header byte first) is a well-formed enough parameter set.
+    pub(crate) fn remember(&mut self, payload: &[u8], with_start_code: &[u8]) {
+        let Some(&header) = payload.first() else { return };
+        let (rank, skip, max_id) = match header & 0x1f {
+            7 => (0, 3, 31),
+            15 => (1, 3, 31),
+            8 => (2, 0, 255),
+            _ => return,
+        };
+        if with_start_code.len() > MAX_KEPT {
+            return;
+        }
+        let Some(id) = leading_ue(&payload[1..], skip).filter(|id| *id <= max_id) else { return };
+        self.kept.insert((rank, id), with_start_code.to_vec());
+    }
+
+    /// The kept NAL units in replay order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.kept.values().map(Vec::as_slice)
+    }
+}
+
+/// The Exp-Golomb `ue(v)` (H.264 9.1) after `skip` bytes of an escaped RBSP, or `None` if cut short
+/// or longer than 32 bits.
+fn leading_ue(escaped: &[u8], skip: usize) -> Option<u32> {
+    // Unescape (drop 03 after 00 00) just the bytes the value can span.
+    let mut rbsp = Vec::with_capacity(skip + 9);
+    let mut zeros = 0;
+    for &b in escaped.iter().take(skip + 12) {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        rbsp.push(b);
+    }
+    let bits = rbsp.get(skip..)?;
+    let bit = |i: usize| bits.get(i / 8).map(|b| (b >> (7 - i % 8)) & 1);
+    let mut zeros = 0usize;
+    while bit(zeros)? == 0 {
+        zeros += 1;
+        if zeros > 31 {
+            return None;
+        }
+    }
+    let mut value: u64 = 1;
+    for i in 0..zeros {
+        value = value * 2 + u64::from(bit(zeros + 1 + i)?);
+    }
+    u32::try_from(value - 1).ok()
+}
+
+/// Whether a NAL unit of `nal_type` begins a new IDR picture after some other picture, given the
+/// type of the VCL NAL unit fed before it (`0` if none): an IDR slice after a non-IDR slice.
+pub(crate) fn starts_idr(nal_type: u8, previous_vcl: u8) -> bool {
+    nal_type == 5 && previous_vcl != 5 && previous_vcl != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_ue_through_emulation_prevention() {
+        assert_eq!(leading_ue(&[0x80], 0), Some(0));
+        assert_eq!(leading_ue(&[0x42, 0, 0x1e, 0x28], 3), Some(4)); // 00101
+        // 00 00 03 01 ff ff fe is the RBSP 00 00 01 ff ff fe: 23 zeros, a one, 23 ones.
+        assert_eq!(leading_ue(&[0, 0, 3, 1, 0xff, 0xff, 0xfe], 0), Some((1 << 24) - 2));
+        assert_eq!(leading_ue(&[0, 0, 0, 0, 0x80], 0), None); // 32 zeros: too long
+        assert_eq!(leading_ue(&[0x00], 0), None); // cut short
+        assert_eq!(leading_ue(&[0x42], 3), None);
+    }
+
+    #[test]
+    fn keeps_the_latest_set_of_each_id_in_replay_order() {
+        let mut p = ParamSets::default();
+        p.remember(&[0x68, 0xce], &[0, 0, 1, 0x68, 0xce]); // PPS 0
+        p.remember(&[0x67, 66, 0, 30, 0x80], &[0, 0, 1, 0x67, 66, 0, 30, 0x80]); // SPS 0
+        p.remember(&[0x67, 66, 0, 31, 0x80], &[0, 0, 1, 0x67, 66, 0, 31, 0x80]); // SPS 0 again
+        p.remember(&[0x68, 0x00, 0x80], &[0, 0, 1, 0x68, 0x00, 0x80]); // PPS: 8 zeros, then cut short
+        p.remember(&[0x65, 0x88], &[0, 0, 1, 0x65, 0x88]); // a slice: not kept
+        p.remember(&[0x67], &[0, 0, 1, 0x67]); // empty SPS: not kept
+        let kept: Vec<&[u8]> = p.iter().collect();
+        assert_eq!(kept, vec![&[0, 0, 1, 0x67, 66, 0, 31, 0x80][..], &[0, 0, 1, 0x68, 0xce][..]]);
+    }
+
+    #[test]
+    fn an_idr_starts_over_only_after_another_picture() {
+        assert!(!starts_idr(5, 0)); // the first picture: nothing to recover from
+        assert!(starts_idr(5, 1));
+        assert!(!starts_idr(5, 5));
+        assert!(!starts_idr(1, 1));
+    }
+}
