@@ -18,7 +18,7 @@
 use crate::clock::ClockSync;
 use crate::paint::Painter;
 use crate::stats::{Stats, StatsSnapshot};
-use crate::transport::reconnect::{Backoff, Liveness, Verdict};
+use crate::transport::reconnect::{Backoff, Liveness, Verdict, stall_after_ms};
 use crate::transport::{self, Kind, Link, Sink, Target};
 use nalcast_codec::Decoder;
 use nalcast_proto::wire::{ClientMessage, ServerMessage};
@@ -123,6 +123,9 @@ struct Inner {
     backoff: Backoff,
     /// Silence detection of the open connection (none while connecting).
     liveness: Option<Liveness>,
+    /// When the last Frame arrived (or the link opened), and the stream's nominal frame rate.
+    last_frame_ms: f64,
+    fps: f64,
     next_seq: Option<u64>,
     need_key: bool,
     pings: VecDeque<(u32, f64)>,
@@ -213,6 +216,8 @@ impl Player {
             watchdog: None,
             backoff: Backoff::default(),
             liveness: None,
+            last_frame_ms: 0.0,
+            fps: 0.0,
             next_seq: None,
             need_key: true,
             pings: VecDeque::new(),
@@ -235,6 +240,7 @@ impl Player {
             if verdict == Verdict::Probe || now - inner.last_ping_ms >= period {
                 inner.send_ping();
             }
+            inner.check_stall(now);
             if verdict == Verdict::Dead {
                 let dead_ms = inner.kind.dead_ms();
                 drop(inner);
@@ -325,6 +331,18 @@ impl Inner {
         self.send(ClientMessage::Ping { id, client_us: sent as u64 });
     }
 
+    /// An open link that carries no frames (its pings are answered, or it would be dead) means the
+    /// source stopped: show the stream as stalled rather than freeze silently.
+    fn check_stall(&mut self, now: f64) {
+        if self.liveness.is_some()
+            && self.stats.totals.state == "live"
+            && now - self.last_frame_ms > stall_after_ms(self.fps)
+        {
+            self.stats.totals.state = "stalled".into();
+            self.stats.totals.stalls += 1;
+        }
+    }
+
     /// Frames were lost: discard until a keyframe, and ask for one.
     fn lost(&mut self) {
         if !self.need_key {
@@ -351,6 +369,7 @@ impl Inner {
                 self.stats.totals.width = c.width.into();
                 self.stats.totals.height = c.height.into();
                 self.stats.totals.codec = c.codec;
+                self.fps = f64::from(c.fps_milli) / 1000.0;
             }
             ServerMessage::Gap(g) => {
                 self.stats.totals.dropped += g.to.saturating_sub(g.from);
@@ -367,7 +386,13 @@ impl Inner {
             ServerMessage::Close { code, reason } => {
                 web_sys::console::info_1(&format!("nalcast: server closing ({code}): {reason}").into());
             }
-            ServerMessage::Frame(f) => return self.on_frame(f, now),
+            ServerMessage::Frame(f) => {
+                self.last_frame_ms = now;
+                if self.stats.totals.state == "stalled" {
+                    self.stats.totals.state = "live".into();
+                }
+                return self.on_frame(f, now);
+            }
         }
         None
     }
@@ -458,6 +483,7 @@ impl Sink for LinkSink {
         inner.need_key = true;
         inner.pings_since_open = 0;
         inner.liveness = Some(Liveness::new(now_ms(), inner.kind.dead_ms()));
+        inner.last_frame_ms = now_ms();
         inner.send_ping();
     }
 
@@ -557,12 +583,19 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
             return;
         }
     }
-    // A connection that paints nothing for a while has failed, whatever the transport says.
+    // A connection that paints nothing for a while has failed, whatever the transport says — except,
+    // with a fixed transport, one that opened and answers pings: its stream's source is stalled, and
+    // another connection would not paint either (the liveness probes notice if the link dies).
     let (weak, generation) = (Rc::downgrade(rc), inner.generation);
     inner.watchdog = set_timer(FIRST_FRAME_TIMEOUT_MS, false, move || {
         let Some(rc) = weak.upgrade() else { return };
-        let stuck =
-            rc.try_borrow().map(|i| i.generation == generation && i.painted_on_link == 0).unwrap_or(false);
+        let stuck = rc
+            .try_borrow()
+            .map(|i| {
+                let waiting_for_source = matches!(i.mode, Mode::Fixed(_)) && i.liveness.is_some();
+                i.generation == generation && i.painted_on_link == 0 && !waiting_for_source
+            })
+            .unwrap_or(false);
         if stuck {
             web_sys::console::info_1(&"nalcast: no picture within 5 s; reconnecting".into());
             connection_failed(&rc);

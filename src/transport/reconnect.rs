@@ -69,6 +69,14 @@ impl Backoff {
     }
 }
 
+/// How long a live link may carry no frame before the player shows its stream as `stalled`: three
+/// frame intervals of the stream's nominal rate (`fps` 0: unknown, taken as 1), at least a second —
+/// the same rule as the server's `hub::stall_after`, which `/api/streams` reports.
+pub fn stall_after_ms(fps: f64) -> f64 {
+    let interval = if fps > 0.0 { 1000.0 / fps } else { 1000.0 };
+    (3.0 * interval).max(1000.0)
+}
+
 /// What the player should do with its connection now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -183,6 +191,13 @@ mod tests {
             buckets[((d - 500.0) / 100.0) as usize] += 1;
         }
         assert!(buckets.iter().all(|n| *n == 200), "{buckets:?}");
+    }
+
+    #[test]
+    fn stall_threshold() {
+        assert_eq!(stall_after_ms(30.0), 1000.0);
+        assert_eq!(stall_after_ms(0.0), 3000.0);
+        assert_eq!(stall_after_ms(0.5), 6000.0);
     }
 
     #[test]
