@@ -1,5 +1,6 @@
 // Starts the real `nalcast-server` binary on loopback (any free port unless `listen` names one) and
-// returns its URL; `close` stops it with SIGINT (graceful), `kill` with SIGKILL (a crash).
+// returns its URL; `close` stops it with SIGINT (graceful), `kill` with SIGKILL (a crash). `prefix`
+// runs it through a command that execs it (e.g. `ip netns exec NS`).
 import { spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
@@ -23,8 +24,10 @@ export function startServer({
   bin = process.env.NALCAST_SERVER ?? path.join(repo, "target/release/nalcast-server"),
   args = [],
   listen = "127.0.0.1:0",
+  prefix = [],
 } = {}) {
-  const child = spawn(bin, ["--listen", listen, "--www", path.join(repo, "www"), ...args], {
+  const argv = [...prefix, bin, "--listen", listen, "--www", path.join(repo, "www"), ...args];
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: repo,
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
     stdio: ["ignore", "pipe", "inherit"],
