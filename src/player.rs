@@ -2,9 +2,10 @@
 //! paints each live picture as soon as it is decoded, decodes the GOP-cache catch-up without painting
 //! it (except its live edge), skips to the next keyframe (and asks the server for one) after loss or a
 //! decoder error, notices a dead connection by probing it when it falls silent and reconnects with
-//! jittered backoff (the policy is [`crate::transport::reconnect`]) — in `auto` mode falling back from WebRTC to WebSocket to
-//! HTTP streaming when a transport cannot deliver — keeps the clock offset from ping/pong, and
-//! reports [`StatsSnapshot`]s.
+//! jittered backoff (the policy is [`crate::transport::reconnect`]) — in `auto` mode falling back
+//! from WebRTC to WebSocket to HTTP streaming when a transport cannot deliver — shows a stream whose
+//! source sends nothing as `stalled`, keeps the clock offset from ping/pong, and reports
+//! [`StatsSnapshot`]s.
 //!
 //! ```js
 //! const player = new Player(canvas, { server: "http://host:8080", stream: "pattern", transport: "auto" });
