@@ -6,7 +6,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 LISTEN ?= 127.0.0.1:8080
 CARGO ?= cargo
 
-.PHONY: run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency bench-transports fuzz-smoke clips
+.PHONY: run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency bench-transports bench-impair fuzz-smoke clips
 
 run: setup wasm server
 	./target/release/nalcast-server --listen $(LISTEN) --www www
@@ -51,6 +51,8 @@ test-e2e: wasm server
 	node tests/e2e/transports.test.mjs
 	node tests/e2e/recover.test.mjs
 	node tests/e2e/corrupt.test.mjs
+	node tests/e2e/restart.test.mjs
+	node tests/e2e/source-stall.test.mjs
 
 clips:
 	./scripts/make-clips.sh
@@ -74,3 +76,7 @@ fuzz-smoke:
 
 bench-transports: setup wasm server
 	node tests/e2e/bench-transports.mjs
+
+# Each transport through 2 % loss + 50 ms delay (userspace emulation: no netem here; needs root for ip netns).
+bench-impair: setup wasm server
+	node tests/e2e/bench-impair.mjs

@@ -1,9 +1,11 @@
 //! `Player` (JS): plays a live stream from a nalcast server onto a canvas over any transport. It
 //! paints each live picture as soon as it is decoded, decodes the GOP-cache catch-up without painting
 //! it (except its live edge), skips to the next keyframe (and asks the server for one) after loss or a
-//! decoder error, reconnects with backoff — in `auto` mode falling back from WebRTC to WebSocket to
-//! HTTP streaming when a transport cannot deliver — keeps the clock offset from ping/pong, and
-//! reports [`StatsSnapshot`]s.
+//! decoder error, notices a dead connection by probing it when it falls silent and reconnects with
+//! jittered backoff (the policy is [`crate::transport::reconnect`]) — in `auto` mode falling back
+//! from WebRTC to WebSocket to HTTP streaming when a transport cannot deliver — shows a stream whose
+//! source sends nothing as `stalled`, keeps the clock offset from ping/pong, and reports
+//! [`StatsSnapshot`]s.
 //!
 //! ```js
 //! const player = new Player(canvas, { server: "http://host:8080", stream: "pattern", transport: "auto" });
@@ -17,6 +19,7 @@
 use crate::clock::ClockSync;
 use crate::paint::Painter;
 use crate::stats::{Stats, StatsSnapshot};
+use crate::transport::reconnect::{Backoff, Liveness, Verdict, stall_after_ms};
 use crate::transport::{self, Kind, Link, Sink, Target};
 use nalcast_codec::Decoder;
 use nalcast_proto::wire::{ClientMessage, ServerMessage};
@@ -26,9 +29,6 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
-/// First reconnect delay, doubled after each failure up to [`MAX_BACKOFF_MS`].
-const MIN_BACKOFF_MS: f64 = 250.0;
-const MAX_BACKOFF_MS: f64 = 5000.0;
 /// Clock-sync ping period once synced, and the faster period of the first pings after connecting
 /// (the best of several round trips gives the offset; one slow first sample would skew it).
 const PING_MS: f64 = 2000.0;
@@ -121,7 +121,12 @@ struct Inner {
     reconnect: Option<Timer>,
     ping: Option<Timer>,
     watchdog: Option<Timer>,
-    backoff_ms: f64,
+    backoff: Backoff,
+    /// Silence detection of the open connection (none while connecting).
+    liveness: Option<Liveness>,
+    /// When the last Frame arrived (or the link opened), and the stream's nominal frame rate.
+    last_frame_ms: f64,
+    fps: f64,
     next_seq: Option<u64>,
     need_key: bool,
     pings: VecDeque<(u32, f64)>,
@@ -210,7 +215,10 @@ impl Player {
             reconnect: None,
             ping: None,
             watchdog: None,
-            backoff_ms: MIN_BACKOFF_MS,
+            backoff: Backoff::default(),
+            liveness: None,
+            last_frame_ms: 0.0,
+            fps: 0.0,
             next_seq: None,
             need_key: true,
             pings: VecDeque::new(),
@@ -225,12 +233,22 @@ impl Player {
         connect(&inner);
         let weak = Rc::downgrade(&inner);
         let ping = set_timer(PING_TICK_MS, true, move || {
-            if let Some(rc) = weak.upgrade() {
-                let mut inner = rc.borrow_mut();
-                let period = if inner.pings_since_open < FAST_PINGS { FAST_PING_MS } else { PING_MS };
-                if now_ms() - inner.last_ping_ms >= period {
-                    inner.send_ping();
-                }
+            let Some(rc) = weak.upgrade() else { return };
+            let mut inner = rc.borrow_mut();
+            let now = now_ms();
+            let verdict = inner.liveness.as_mut().map(|l| l.poll(now)).unwrap_or(Verdict::Alive);
+            let period = if inner.pings_since_open < FAST_PINGS { FAST_PING_MS } else { PING_MS };
+            if verdict == Verdict::Probe || now - inner.last_ping_ms >= period {
+                inner.send_ping();
+            }
+            inner.check_stall(now);
+            if verdict == Verdict::Dead {
+                let dead_ms = inner.kind.dead_ms();
+                drop(inner);
+                web_sys::console::info_1(
+                    &format!("nalcast: no answer to pings for {dead_ms} ms; reconnecting").into(),
+                );
+                connection_failed(&rc);
             }
         });
         inner.borrow_mut().ping = ping;
@@ -314,6 +332,18 @@ impl Inner {
         self.send(ClientMessage::Ping { id, client_us: sent as u64 });
     }
 
+    /// An open link that carries no frames (its pings are answered, or it would be dead) means the
+    /// source stopped: show the stream as stalled rather than freeze silently.
+    fn check_stall(&mut self, now: f64) {
+        if self.liveness.is_some()
+            && self.stats.totals.state == "live"
+            && now - self.last_frame_ms > stall_after_ms(self.fps)
+        {
+            self.stats.totals.state = "stalled".into();
+            self.stats.totals.stalls += 1;
+        }
+    }
+
     /// Frames were lost: discard until a keyframe, and ask for one.
     fn lost(&mut self) {
         if !self.need_key {
@@ -325,6 +355,9 @@ impl Inner {
     fn on_message(&mut self, bytes: &[u8]) -> Option<FrameEvent> {
         let now = now_ms();
         self.stats.received(now, bytes.len());
+        if let Some(l) = &mut self.liveness {
+            l.received(now);
+        }
         let msg = match ServerMessage::decode(bytes) {
             Ok(m) => m,
             Err(e) => {
@@ -337,6 +370,7 @@ impl Inner {
                 self.stats.totals.width = c.width.into();
                 self.stats.totals.height = c.height.into();
                 self.stats.totals.codec = c.codec;
+                self.fps = f64::from(c.fps_milli) / 1000.0;
             }
             ServerMessage::Gap(g) => {
                 self.stats.totals.dropped += g.to.saturating_sub(g.from);
@@ -353,7 +387,13 @@ impl Inner {
             ServerMessage::Close { code, reason } => {
                 web_sys::console::info_1(&format!("nalcast: server closing ({code}): {reason}").into());
             }
-            ServerMessage::Frame(f) => return self.on_frame(f, now),
+            ServerMessage::Frame(f) => {
+                self.last_frame_ms = now;
+                if self.stats.totals.state == "stalled" {
+                    self.stats.totals.state = "live".into();
+                }
+                return self.on_frame(f, now);
+            }
         }
         None
     }
@@ -409,7 +449,7 @@ impl Inner {
             self.stats.totals.first_frame_ms = Some(done - self.connect_started);
         }
         self.painted_on_link += 1;
-        self.backoff_ms = MIN_BACKOFF_MS;
+        self.backoff.reset();
         self.stats.painted(done, done - now, latency, seq);
         Some(FrameEvent {
             seq: seq as f64,
@@ -443,6 +483,8 @@ impl Sink for LinkSink {
         inner.next_seq = None;
         inner.need_key = true;
         inner.pings_since_open = 0;
+        inner.liveness = Some(Liveness::new(now_ms(), inner.kind.dead_ms()));
+        inner.last_frame_ms = now_ms();
         inner.send_ping();
     }
 
@@ -487,21 +529,25 @@ fn connection_failed(rc: &Rc<RefCell<Inner>>) {
         w.clear();
     }
     inner.generation += 1;
+    inner.liveness = None;
     inner.stats.totals.state = "reconnecting".into();
     inner.stats.totals.reconnects += 1;
-    let mut delay = inner.backoff_ms;
+    let now = now_ms();
+    let mut next_transport_now = false;
     if let Mode::Auto = inner.mode
         && inner.painted_on_link == 0
     {
         let i = Kind::AUTO.iter().position(|k| *k == inner.kind).unwrap_or(0);
         inner.kind = Kind::AUTO[(i + 1) % Kind::AUTO.len()];
-        if i + 1 < Kind::AUTO.len() {
-            delay = 0.0; // try the next transport at once; back off only after a full round
-        }
+        // Try the next transport at once; back off only after a full round.
+        next_transport_now = i + 1 < Kind::AUTO.len();
     }
-    if delay > 0.0 {
-        inner.backoff_ms = (inner.backoff_ms * 2.0).min(MAX_BACKOFF_MS);
-    }
+    let delay = if next_transport_now {
+        inner.backoff.note_failure(now);
+        0.0
+    } else {
+        inner.backoff.next_delay(now, js_sys::Math::random())
+    };
     let weak = Rc::downgrade(rc);
     inner.reconnect = set_timer(delay as i32, false, move || {
         if let Some(rc) = weak.upgrade() {
@@ -521,6 +567,7 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     }
     inner.generation += 1;
     inner.painted_on_link = 0;
+    inner.liveness = None;
     inner.connect_started = now_ms();
     inner.stats.totals.transport = inner.kind.name().into();
     inner.stats.totals.state =
@@ -537,12 +584,19 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
             return;
         }
     }
-    // A connection that paints nothing for a while has failed, whatever the transport says.
+    // A connection that paints nothing for a while has failed, whatever the transport says — except,
+    // with a fixed transport, one that opened and answers pings: its stream's source is stalled, and
+    // another connection would not paint either (the liveness probes notice if the link dies).
     let (weak, generation) = (Rc::downgrade(rc), inner.generation);
     inner.watchdog = set_timer(FIRST_FRAME_TIMEOUT_MS, false, move || {
         let Some(rc) = weak.upgrade() else { return };
-        let stuck =
-            rc.try_borrow().map(|i| i.generation == generation && i.painted_on_link == 0).unwrap_or(false);
+        let stuck = rc
+            .try_borrow()
+            .map(|i| {
+                let waiting_for_source = matches!(i.mode, Mode::Fixed(_)) && i.liveness.is_some();
+                i.generation == generation && i.painted_on_link == 0 && !waiting_for_source
+            })
+            .unwrap_or(false);
         if stuck {
             web_sys::console::info_1(&"nalcast: no picture within 5 s; reconnecting".into());
             connection_failed(&rc);

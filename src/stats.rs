@@ -12,7 +12,8 @@ const RECENT: usize = 60;
 pub struct StatsSnapshot {
     /// Transport in use: `websocket`, `webrtc`, `webrtc-realtime` or `http`.
     pub transport: String,
-    /// Connection state: `connecting`, `live`, `reconnecting`, `closed`.
+    /// Connection state: `connecting`, `live`, `stalled` (connected, but the stream's source sends
+    /// nothing), `reconnecting`, `closed`.
     pub state: String,
     /// Pictures painted in the last second.
     pub fps: f64,
@@ -38,6 +39,8 @@ pub struct StatsSnapshot {
     pub keyframe_requests: u64,
     /// Reconnections.
     pub reconnects: u64,
+    /// Times the stream stalled while connected (its source stopped sending).
+    pub stalls: u64,
     /// Stream picture size.
     pub width: u32,
     /// Stream picture height.

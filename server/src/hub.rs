@@ -3,6 +3,11 @@
 //! frames), keeps the GOP cache that lets a new viewer start at once, and counts what happens.
 //!
 //! Publishing never waits on a viewer: it pushes into the queues and wakes their writers.
+//!
+//! The hub also knows whether its source is delivering ([`SourceState`], shown in `/api/streams`):
+//! a source that falls silent for longer than [`stall_after`] is `stalled` — its viewers stay
+//! connected and resume at the source's next keyframe — and a source that reconnects, ends or fails
+//! says so with [`Hub::source_down`] / [`Hub::source_ended`].
 
 use crate::frame::{SourceFrame, WireFrame};
 use nalcast_proto::playout::{Limits, Outgoing, Pushed, ViewerQueue};
@@ -12,6 +17,7 @@ use nalcast_proto::{annexb::nal_units, wire::MAX_PARAMETER_SET};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// The GOP cache's budget: beyond it, joiners wait for the next keyframe instead.
@@ -33,6 +39,42 @@ pub struct StreamInfo {
     pub height: u32,
     /// Nominal frame rate.
     pub fps: f64,
+    /// Whether the source is delivering now (filled in by [`Hub::info`]).
+    #[serde(default)]
+    pub state: SourceState,
+    /// Why the source is not delivering, when it said so (reconnecting, failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+}
+
+/// What a stream's source is doing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceState {
+    /// No frame published yet.
+    #[default]
+    Starting,
+    /// Frames arrive.
+    Live,
+    /// No frame for longer than [`stall_after`], or the source is reconnecting.
+    Stalled,
+    /// The source stopped or failed and will not deliver again.
+    Ended,
+}
+
+/// How long a source may be silent before it counts as stalled: three frame intervals, at least a
+/// second (cameras at 1 fps and files with long pauses are not stalled).
+pub fn stall_after(fps: f64) -> Duration {
+    let interval = if fps > 0.0 { 1.0 / fps } else { 1.0 };
+    Duration::from_secs_f64((3.0 * interval).max(1.0))
+}
+
+#[derive(Debug, Default)]
+struct Health {
+    last_frame: Option<Instant>,
+    /// The source said it is down (and why); cleared by its next frame.
+    down: Option<String>,
+    ended: bool,
 }
 
 /// Live counters of a stream.
@@ -116,6 +158,7 @@ pub struct Hub {
     pub counters: StreamCounters,
     keyframe_wanted: AtomicBool,
     first_frame: Mutex<Option<std::time::Instant>>,
+    health: Mutex<Health>,
 }
 
 impl Hub {
@@ -128,6 +171,7 @@ impl Hub {
             counters: StreamCounters::default(),
             keyframe_wanted: AtomicBool::new(false),
             first_frame: Mutex::new(None),
+            health: Mutex::default(),
         }
     }
 
@@ -135,9 +179,35 @@ impl Hub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The stream's description.
+    fn health(&self) -> MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The stream's description, with its source's state now.
     pub fn info(&self) -> StreamInfo {
-        self.info.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let health = self.health();
+        info.state_reason = health.down.clone();
+        info.state = match (health.ended, &health.down, health.last_frame) {
+            (true, _, _) => SourceState::Ended,
+            (false, Some(_), _) => SourceState::Stalled,
+            (false, None, None) => SourceState::Starting,
+            (false, None, Some(t)) if t.elapsed() > stall_after(info.fps) => SourceState::Stalled,
+            (false, None, Some(_)) => SourceState::Live,
+        };
+        info
+    }
+
+    /// For sources: delivery stopped for `reason` (a camera reconnecting); the next frame clears it.
+    pub fn source_down(&self, reason: impl Into<String>) {
+        self.health().down = Some(reason.into());
+    }
+
+    /// For sources: the source will deliver nothing more (`reason` if it failed).
+    pub fn source_ended(&self, reason: Option<String>) {
+        let mut health = self.health();
+        health.ended = true;
+        health.down = reason;
     }
 
     /// Asks the source for a keyframe (a live encoder honours it; a file waits for its next IDR).
@@ -186,6 +256,11 @@ impl Hub {
 
     /// Publishes the source's next frame to every viewer. Returns its frame id.
     pub fn publish(&self, frame: &SourceFrame) -> u64 {
+        {
+            let mut health = self.health();
+            health.last_frame = Some(Instant::now());
+            health.down = None;
+        }
         let mut state = self.state();
         let seq = state.next_seq;
         state.next_seq += 1;
@@ -337,6 +412,29 @@ mod tests {
         assert!(
             matches!(&got[..], [Outgoing::Gap(g), Outgoing::Frame(f)] if g.from == 1 && g.to == 2 && f.key)
         );
+    }
+
+    #[test]
+    fn source_state_follows_frames_and_what_the_source_says() {
+        let hub = Hub::new(StreamInfo { fps: 100.0, ..StreamInfo::default() }, Limits::default());
+        assert_eq!(hub.info().state, SourceState::Starting);
+        hub.publish(&frame(true));
+        assert_eq!(hub.info().state, SourceState::Live);
+        std::thread::sleep(stall_after(100.0) + Duration::from_millis(50));
+        assert_eq!(hub.info().state, SourceState::Stalled);
+        assert_eq!(hub.info().state_reason, None);
+        hub.publish(&frame(false));
+        assert_eq!(hub.info().state, SourceState::Live);
+        hub.source_down("camera gone");
+        let info = hub.info();
+        assert_eq!((info.state, info.state_reason.as_deref()), (SourceState::Stalled, Some("camera gone")));
+        hub.publish(&frame(true));
+        assert_eq!(hub.info().state, SourceState::Live);
+        hub.source_ended(Some("file unreadable".into()));
+        assert_eq!(hub.info().state, SourceState::Ended);
+        assert_eq!(stall_after(0.0), Duration::from_secs(3));
+        assert_eq!(stall_after(30.0), Duration::from_secs(1));
+        assert_eq!(stall_after(0.5), Duration::from_secs(6));
     }
 
     #[test]

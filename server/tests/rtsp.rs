@@ -1,12 +1,13 @@
 //! The RTSP source against a real RTSP server (GStreamer's, started by this test on loopback): frames
-//! arrive at the camera's rate, start with a keyframe, decode to the camera's picture size, and keep
-//! coming after the camera restarts (the source reconnects by itself).
+//! arrive at the camera's rate, start with a keyframe, decode to the camera's picture size, resume
+//! after the camera freezes (SIGSTOP/SIGCONT: the connection stays, nothing arrives) and after the
+//! camera restarts (the source reconnects by itself); meanwhile the stream's state says `stalled`.
 
 mod common;
 
 use nalcast_proto::playout::{Limits, Outgoing};
 use nalcast_proto::wire::ServerMessage;
-use nalcast_server::hub::{Hub, StreamInfo};
+use nalcast_server::hub::{Hub, SourceState, StreamInfo};
 use nalcast_server::sources::{self, SourceSpec, StopFlag};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -34,6 +35,17 @@ impl RtspServer {
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("port");
         let port = line.trim().parse().unwrap_or_else(|_| panic!("RTSP server did not start: {line:?}"));
         RtspServer { child, port }
+    }
+}
+
+impl RtspServer {
+    /// Sends `signal` (`STOP`, `CONT`) to the server process.
+    fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{signal}");
     }
 }
 
@@ -97,11 +109,39 @@ fn reads_a_real_rtsp_server_and_survives_its_restart() {
     assert!(frames.windows(2).all(|w| w[1].pts_us > w[0].pts_us), "timestamps increase");
     println!("rtsp: 60 frames in {elapsed:?}");
 
+    assert_eq!(hub.info().state, SourceState::Live);
+
+    // The camera freezes: the connection stays up, nothing arrives. The stream shows as stalled,
+    // and when the camera thaws the viewer gets decodable frames again.
+    // (This camera's SPS has no frame rate, so it counts as stalled after 3 s: see `stall_after`.)
+    camera.signal("STOP");
+    std::thread::sleep(Duration::from_millis(4000));
+    frames_from(&joined.slot, 1000, Duration::from_millis(10)); // what was in flight
+    let frozen = hub.info();
+    camera.signal("CONT");
+    assert_eq!(frozen.state, SourceState::Stalled, "a frozen camera is stalled: {frozen:?}");
+    let thawed = Instant::now();
+    let after_freeze = frames_from(&joined.slot, 30, Duration::from_secs(20));
+    assert_eq!(after_freeze.len(), 30, "frames resume after the camera thaws");
+    let mut decoded = 0;
+    for f in &after_freeze {
+        if dec.decode_access_unit(&f.data, f.seq, |_| decoded += 1).is_err() {
+            // A frame cut by the freeze may not decode; the player skips to the next keyframe.
+            dec = nalcast_codec::Decoder::with_log(Box::new(|_, _| {})).expect("decoder");
+        }
+    }
+    assert!(decoded >= 20, "{decoded} pictures after the freeze");
+    assert_eq!(hub.info().state, SourceState::Live);
+    println!("rtsp: frozen 4 s, 30 frames within {:?} of thawing, {decoded} decoded", thawed.elapsed());
+
     // The camera goes away and comes back on the same port: frames resume without any help.
     let port = camera.port;
     drop(camera);
     std::thread::sleep(Duration::from_millis(1500));
     let while_down = frames_from(&joined.slot, 1000, Duration::from_millis(10)).len();
+    let down = hub.info();
+    assert_eq!(down.state, SourceState::Stalled, "{down:?}");
+    assert!(down.state_reason.is_some_and(|r| r.contains("reconnecting")), "the reason says why");
     let _camera = RtspServer::start(port);
     let resumed = frames_from(&joined.slot, 30, Duration::from_secs(20));
     assert_eq!(resumed.len(), 30, "frames resume after the camera restarts ({while_down} were in flight)");
@@ -112,9 +152,11 @@ fn reads_a_real_rtsp_server_and_survives_its_restart() {
         }
     }
     assert!(decoded >= 29, "{decoded} pictures after the restart");
+    assert_eq!(hub.info().state, SourceState::Live);
     let stopping = Instant::now();
     stop.set();
     thread.join().expect("source thread");
     assert!(stopping.elapsed() < Duration::from_secs(3), "stops promptly");
+    assert_eq!(hub.info().state, SourceState::Ended);
     assert!(hub.info().codec.starts_with("avc1."), "codec learned from the camera's SPS");
 }

@@ -4,6 +4,7 @@
 //! is the player's and the same for all.
 
 pub mod http;
+pub mod reconnect;
 pub mod webrtc;
 pub mod ws;
 
@@ -47,6 +48,15 @@ impl Kind {
     /// The order `auto` tries: WebRTC first (UDP, no head-of-line blocking), then WebSocket, then
     /// HTTP streaming, which passes almost any proxy.
     pub const AUTO: [Kind; 3] = [Kind::WebRtc, Kind::WebSocket, Kind::Http];
+
+    /// How long a link of this kind may stay silent under probing before it counts as dead
+    /// ([`reconnect::Liveness`]).
+    pub fn dead_ms(self) -> f64 {
+        match self {
+            Kind::WebRtc | Kind::WebRtcRealtime => reconnect::Liveness::DATAGRAM_DEAD_MS,
+            Kind::WebSocket | Kind::Http => reconnect::Liveness::STREAM_DEAD_MS,
+        }
+    }
 }
 
 /// Where a transport delivers what happens.

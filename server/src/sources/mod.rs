@@ -176,7 +176,8 @@ impl Pacer {
     }
 }
 
-/// Starts a stream's source thread. It runs until `stop` is set; errors are logged.
+/// Starts a stream's source thread. It runs until `stop` is set; errors are logged, and the hub
+/// learns that its source ended (viewers stay connected; `/api/streams` shows the stream `ended`).
 pub fn spawn(
     id: String,
     spec: SourceSpec,
@@ -192,8 +193,14 @@ pub fn spawn(
             SourceSpec::Rtsp(r) => rtsp::run(r, &hub, &stop),
         };
         match result {
-            Ok(()) => tracing::info!(stream = %id, "source stopped"),
-            Err(e) => tracing::error!(stream = %id, error = %e, "source failed"),
+            Ok(()) => {
+                hub.source_ended(None);
+                tracing::info!(stream = %id, "source stopped");
+            }
+            Err(e) => {
+                hub.source_ended(Some(e.to_string()));
+                tracing::error!(stream = %id, error = %e, "source failed");
+            }
         }
     })
 }

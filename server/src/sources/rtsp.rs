@@ -82,6 +82,7 @@ pub fn run(spec: &RtspSpec, hub: &Arc<Hub>, stop: &StopFlag) -> Result<(), Sourc
                         backoff = MIN_BACKOFF;
                     }
                     tracing::warn!(url = %redacted(&url), error = %e, retry_in = ?backoff, "RTSP source lost; reconnecting");
+                    hub.source_down(format!("camera lost, reconnecting: {e}"));
                 }
             }
             let until = tokio::time::Instant::now() + backoff;
