@@ -46,7 +46,18 @@ async fn bad_offers_are_refused_with_a_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_native_peer_receives_decodable_frames_over_a_data_channel() {
-    let server = TestServer::start(PATTERN).await;
+    native_peer_receives_frames(PATTERN).await;
+}
+
+/// Bound to every interface and offered as loopback: incoming packets must be matched to the
+/// offered candidate, or ICE discards them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_bound_to_every_interface_connects() {
+    native_peer_receives_frames(&format!("{PATTERN}[webrtc]\nbind = \"0.0.0.0:0\"\n")).await;
+}
+
+async fn native_peer_receives_frames(config: &str) {
+    let server = TestServer::start(config).await;
     let socket = UdpSocket::bind("127.0.0.1:0").expect("udp");
     let local = socket.local_addr().expect("addr");
     let mut rtc = Rtc::builder()

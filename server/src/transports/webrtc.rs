@@ -231,7 +231,7 @@ impl WebRtc {
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let counters = Arc::new(Counters::default());
-        let task = tokio::spawn(drive(socket, local, rx, shutdown, counters.clone()));
+        let task = tokio::spawn(drive(socket, candidates.clone(), rx, shutdown, counters.clone()));
         Ok((WebRtc { new_peers: tx, candidates, local, counters }, task))
     }
 
@@ -315,14 +315,22 @@ fn add_peer(p: NewPeer, wake: &Arc<Notify>, peers: &mut Vec<Peer>) {
     });
 }
 
+/// The offered candidate a datagram from `source` was sent to, as str0m's ICE agent must be told:
+/// the socket may be bound to a wildcard or sit behind NAT, so its own address is not what the
+/// peer used.
+fn received_at(candidates: &[SocketAddr], source: SocketAddr, local: SocketAddr) -> SocketAddr {
+    candidates.iter().copied().find(|c| c.is_ipv4() == source.is_ipv4()).unwrap_or(local)
+}
+
 async fn drive(
     socket: UdpSocket,
-    local: SocketAddr,
+    candidates: Vec<SocketAddr>,
     mut new_peers: mpsc::UnboundedReceiver<NewPeer>,
     mut shutdown: watch::Receiver<bool>,
     sent: Arc<Counters>,
 ) {
     let wake = Arc::new(Notify::new());
+    let Ok(local) = socket.local_addr() else { return };
     let mut peers: Vec<Peer> = Vec::new();
     let mut buf = vec![0u8; 2048];
     loop {
@@ -379,7 +387,7 @@ async fn drive(
                 if let Ok((n, source)) = r
                     && let Ok(contents) = buf[..n].try_into()
                 {
-                    let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: local, contents });
+                    let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: received_at(&candidates, source, local), contents });
                     // Newest first: a browser may reuse the UDP port of a connection it just closed,
                     // whose peer here has not noticed yet and would otherwise swallow the datagrams.
                     if let Some(p) = peers.iter_mut().rev().find(|p| p.rtc.accepts(&input)) {
