@@ -156,6 +156,7 @@ struct Options {
     server: Option<String>,
     stream: String,
     transport: Option<String>,
+    token: Option<String>,
 }
 
 fn page_origin() -> String {
@@ -171,11 +172,13 @@ fn parse_target(value: JsValue) -> Result<(Target, Mode), JsError> {
             .split_once("/ws/streams/")
             .ok_or_else(|| JsError::new("expected ws://host/ws/streams/ID"))?;
         let http = if scheme == "wss" { "https" } else { "http" };
-        let stream = js_sys::decode_uri_component(stream)
-            .ok()
-            .and_then(|s| s.as_string())
-            .unwrap_or_else(|| stream.into());
-        return Ok((Target { server: format!("{http}://{host}"), stream }, Mode::Fixed(Kind::WebSocket)));
+        let (stream, query) = stream.split_once('?').unwrap_or((stream, ""));
+        let decode = |s: &str| {
+            js_sys::decode_uri_component(s).ok().and_then(|s| s.as_string()).unwrap_or_else(|| s.into())
+        };
+        let token = query.split('&').find_map(|kv| kv.strip_prefix("token=")).map(decode);
+        let target = Target { server: format!("{http}://{host}"), stream: decode(stream), token };
+        return Ok((target, Mode::Fixed(Kind::WebSocket)));
     }
     let o: Options = serde_wasm_bindgen::from_value(value)?;
     let mode = match o.transport.as_deref().unwrap_or("websocket") {
@@ -187,12 +190,13 @@ fn parse_target(value: JsValue) -> Result<(Target, Mode), JsError> {
         })?),
     };
     let server = o.server.unwrap_or_else(page_origin).trim_end_matches('/').to_string();
-    Ok((Target { server, stream: o.stream }, mode))
+    Ok((Target { server, stream: o.stream, token: o.token }, mode))
 }
 
 #[wasm_bindgen]
 impl Player {
-    /// Starts playing onto `canvas`. `target` is `{ server, stream, transport }` or a WebSocket URL.
+    /// Starts playing onto `canvas`. `target` is `{ server, stream, transport, token }` or a
+    /// WebSocket URL (`ws://host/ws/streams/ID?token=…`).
     #[wasm_bindgen(constructor)]
     pub fn new(canvas: HtmlCanvasElement, target: JsValue) -> Result<Player, JsError> {
         let (target, mode) = parse_target(target)?;

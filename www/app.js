@@ -10,6 +10,8 @@ window.nalcast = { tiles, instances };
 
 const params = new URLSearchParams(location.search);
 const transport = params.get("transport") ?? "websocket";
+// A viewer token (`?token=…`), needed when the server requires one; sent with every request.
+const token = params.get("token") ?? undefined;
 const fmt = (v, digits = 0, unit = "") => (v == null ? "—" : `${v.toFixed(digits)}${unit}`);
 
 function renderStats(tile) {
@@ -61,7 +63,7 @@ function open(id) {
 }
 
 function newPlayer(module, id, canvas) {
-  return new module.Player(canvas, { server: location.origin, stream: id, transport });
+  return new module.Player(canvas, { server: location.origin, stream: id, transport, token });
 }
 
 /** Stops a player as far as its (possibly trapped) instance still allows. */
@@ -98,7 +100,8 @@ function markSelected() {
 }
 
 async function loadStreams() {
-  const res = await fetch("/api/streams");
+  const res = await fetch(token ? `/api/streams?token=${encodeURIComponent(token)}` : "/api/streams");
+  if (res.status === 401) throw new Error("this server needs a viewer token: open the page with ?token=…");
   if (!res.ok) throw new Error(`/api/streams: HTTP ${res.status}`);
   const streams = await res.json();
   const list = $("#streams");

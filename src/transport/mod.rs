@@ -86,6 +86,8 @@ pub struct Target {
     pub server: String,
     /// Stream id.
     pub stream: String,
+    /// Viewer token, sent as `?token=` (browsers cannot set headers on WebSocket requests).
+    pub token: Option<String>,
 }
 
 impl Target {
@@ -100,9 +102,13 @@ impl Target {
         }
     }
 
-    /// The stream id as a URL path segment.
+    /// The stream id as a URL path segment, with the token query when there is one.
     pub fn stream_segment(&self) -> String {
-        js_sys::encode_uri_component(&self.stream).into()
+        let id: String = js_sys::encode_uri_component(&self.stream).into();
+        match &self.token {
+            Some(t) => format!("{id}?token={}", String::from(js_sys::encode_uri_component(t))),
+            None => id,
+        }
     }
 }
 

@@ -114,7 +114,10 @@ pub fn connect(target: &Target, sink: Rc<dyn Sink>, realtime: bool) -> Result<Bo
     dc.set_onclose(Some(close.as_ref().unchecked_ref()));
     pc.set_onconnectionstatechange(Some(state.as_ref().unchecked_ref()));
 
-    let url = format!("{}/api/streams/{}/webrtc", target.server, target.stream_segment());
+    let id: String = js_sys::encode_uri_component(&target.stream).into();
+    let token =
+        target.token.as_ref().map(|t| format!("?token={}", String::from(js_sys::encode_uri_component(t))));
+    let url = format!("{}/api/streams/{id}/webrtc{}", target.server, token.unwrap_or_default());
     let (s, c, pc3) = (sink, closed.clone(), pc.clone());
     spawn_local(async move {
         if let Err(e) = negotiate(pc3, url).await

@@ -69,7 +69,10 @@ impl TestServer {
 }
 
 /// The next protocol message (skipping WebSocket-level pings), or `None` when the connection closes.
-pub async fn next(ws: &mut Ws) -> Option<Result<ServerMessage, String>> {
+pub async fn next<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> Option<Result<ServerMessage, String>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     loop {
         let msg =
             tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message within 10 s")?;
