@@ -21,6 +21,9 @@ if [ ! -d "$CONFORMANCE/streams" ]; then
   exit 1
 fi
 export RUSTC_BOOTSTRAP=1 # cargo-fuzz needs -Z flags; the machine has only the stable toolchain
+# OpenH264's C++ gets coverage instrumentation too (clang, from setup.sh), or `decoder` runs blind.
+command -v clang++ >/dev/null || { echo "fuzz-smoke: clang++ is missing (make setup installs it)" >&2; exit 1; }
+export CXX="$PWD/cxx-cov.sh"
 # Build with the workspace's dependency versions, not whatever the registry has today.
 [ -f Cargo.lock ] || cp ../Cargo.lock Cargo.lock
 cargo fuzz build -s none
