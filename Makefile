@@ -64,8 +64,8 @@ bench-latency: setup wasm server
 
 # Each fuzz target for FUZZ_SECONDS, one job (cargo-fuzz on the stable toolchain: RUSTC_BOOTSTRAP, no
 # sanitizer); the decoder's seeds come from ../shared/conformance. Prints executions per target and
-# fails if any crashed. 13 targets x 15 s plus building fuzz/ from clean fits in about 10 minutes.
-FUZZ_SECONDS ?= 15
+# fails if any crashed. 13 targets x 10 s: about 2.5 minutes once fuzz/ is built (docs/fuzzing.md).
+FUZZ_SECONDS ?= 10
 fuzz-smoke: setup
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/smoke.sh
 

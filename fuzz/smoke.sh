@@ -5,7 +5,7 @@
 # if any target crashed, leaked or timed out (the input is left in artifacts/<target>/).
 set -euo pipefail
 
-SECONDS_EACH=${FUZZ_SECONDS:-15}
+SECONDS_EACH=${FUZZ_SECONDS:-10}
 # Like the conformance tests: NALCAST_CONFORMANCE_DIR, else ../shared/conformance beside the repository.
 CONFORMANCE=$(realpath -m "${NALCAST_CONFORMANCE_DIR:-$(dirname "$0")/../../shared/conformance}")
 cd "$(dirname "$0")"
