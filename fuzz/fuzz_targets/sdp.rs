@@ -15,9 +15,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(offer) = std::str::from_utf8(data) else { return };
     let candidates: [SocketAddr; 2] =
         [([127, 0, 0, 1], 9000).into(), ([0xfd00, 0, 0, 0, 0, 0, 0, 1], 9000).into()];
-    if let Ok((_rtc, answer)) = answer_offer(offer, &candidates, Instant::now()) {
-        if let Err(e) = SdpAnswer::from_sdp_string(&answer) {
-            panic!("our answer does not parse ({e}):\n{answer}");
-        }
+    if let Ok((_rtc, answer)) = answer_offer(offer, &candidates, Instant::now())
+        && let Err(e) = SdpAnswer::from_sdp_string(&answer)
+    {
+        panic!("our answer does not parse ({e}):\n{answer}");
     }
 });
