@@ -45,6 +45,12 @@ if ! command -v wasm-pack >/dev/null; then
   cargo install wasm-pack --locked || cargo install wasm-pack
 fi
 
+# cargo-fuzz for `make fuzz-smoke` (run with RUSTC_BOOTSTRAP=1 on the stable toolchain).
+if ! cargo fuzz --version 2>/dev/null | grep -q " 0\.13\.2$"; then
+  log "cargo install cargo-fuzz 0.13.2"
+  cargo install --locked cargo-fuzz@0.13.2 || cargo install cargo-fuzz@0.13.2
+fi
+
 # --- Node packages for the end-to-end tests and benchmarks (playwright-core drives Debian's chromium) -
 if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   log "npm ci (tests/e2e)"

@@ -41,7 +41,8 @@ impl Y4mHeader {
         }
         let (mut width, mut height, mut fps) = (None, None, 25.0);
         for w in words.filter(|w| !w.is_empty()) {
-            let (tag, value) = w.split_at(1);
+            // A word whose first character is not one byte is no known tag: ignored like the others.
+            let Some((tag, value)) = w.split_at_checked(1) else { continue };
             match tag {
                 "W" => width = value.parse::<usize>().ok(),
                 "H" => height = value.parse::<usize>().ok(),
