@@ -5,10 +5,10 @@
 //! listen = "127.0.0.1:8080"
 //! www = "www"
 //! max_viewers = 2000
+//! send_buffer = 262144    # per-connection kernel send buffer (SO_SNDBUF)
 //! [queue]                 # per-viewer send queue; beyond it a viewer skips to the next keyframe
 //! max_frames = 60
 //! max_bytes = 8388608
-//! send_buffer = 262144    # per-connection kernel send buffer (SO_SNDBUF)
 //! [webrtc]                # data-channel delivery
 //! enabled = true
 //! bind = "0.0.0.0:9000"   # the UDP socket for every peer (default: the HTTP listener's IP, any port)
@@ -337,6 +337,23 @@ mod tests {
         ] {
             assert!(Config::from_toml(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let source = include_str!("config.rs");
+        let example: String = source
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start()))
+            .collect();
+        assert!(example.contains("[[stream]]"), "{example}");
+        let c = Config::from_toml(&example).expect("the example in the module docs parses");
+        assert_eq!(c.send_buffer, 262144);
+        assert_eq!(c.limits.max_connections_per_ip, 256);
+        assert!(c.tls.is_some() && c.access.viewer_secret_file.is_some());
     }
 
     #[test]

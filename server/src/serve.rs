@@ -116,6 +116,13 @@ impl Conn {
         let stalled = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         if stalled.as_mut().poll(cx).is_ready() {
             self.counters.write_timeouts.fetch_add(1, Relaxed);
+            // Abortive close: the unsent backlog is discarded with a reset instead of lingering
+            // in the kernel for a peer that will not read it.
+            let tcp = match &self.stream {
+                Stream::Plain(s) => s,
+                Stream::Tls(s) => s.get_ref().0,
+            };
+            let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "peer stopped reading")));
         }
         Poll::Pending

@@ -13,11 +13,12 @@ use tokio_rustls::rustls;
 fn connector(cert_der: rustls_pki_types::CertificateDer<'static>) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert_der).expect("root");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
@@ -39,7 +40,9 @@ async fn streams_and_api_over_tls() {
     // HTTPS: the stream list.
     let tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
     let mut s = tls.connect(name.clone(), tcp).await.expect("TLS handshake");
-    s.write_all(b"GET /api/streams HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.expect("send");
+    s.write_all(b"GET /api/streams HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send");
     let mut body = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut body)).await.expect("in time").ok();
     let text = String::from_utf8_lossy(&body);

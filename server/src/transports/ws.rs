@@ -19,6 +19,11 @@ pub const MAX_CLIENT_MESSAGE: usize = 1024;
 
 /// Close code for a protocol violation by the viewer (RFC 6455 7.4.1).
 const CLOSE_PROTOCOL: u16 = 1002;
+/// Close code for a message above [`MAX_CLIENT_MESSAGE`] (RFC 6455 7.4.1).
+const CLOSE_TOO_BIG: u16 = 1009;
+/// Messages up to this size are read (and refused with a reason when above
+/// [`MAX_CLIENT_MESSAGE`]); bigger ones drop the connection without reading them.
+const MAX_READ_MESSAGE: usize = 64 * 1024;
 /// Close code when the server shuts down.
 const CLOSE_GOING_AWAY: u16 = 1001;
 
@@ -33,7 +38,7 @@ pub async fn handler(ws: WebSocketUpgrade, Path(id): Path<String>, State(app): S
     };
     let shutdown = app.shutdown.clone();
     let counters = app.clone();
-    ws.max_message_size(MAX_CLIENT_MESSAGE).max_frame_size(MAX_CLIENT_MESSAGE).on_upgrade(
+    ws.max_message_size(MAX_READ_MESSAGE).max_frame_size(MAX_READ_MESSAGE).on_upgrade(
         move |socket| async move {
             session(socket, hub, shutdown, &counters.wire).await;
             drop(permit);
@@ -97,6 +102,12 @@ async fn session(
                 }
                 msg = rx.next() => match msg {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                    Some(Ok(Message::Binary(bytes))) if bytes.len() > MAX_CLIENT_MESSAGE => {
+                        let reason = format!("message of {} bytes exceeds the {MAX_CLIENT_MESSAGE}-byte limit", bytes.len());
+                        tracing::info!(%stream, viewer = joined.id, %reason, "closing");
+                        tx.send(close(CLOSE_TOO_BIG, &reason)).await?;
+                        break;
+                    }
                     Some(Ok(Message::Binary(bytes))) => match ClientMessage::decode(&bytes) {
                         Ok(m) => {
                             if let Some(answer) = super::handle_control(&hub, &joined.slot, &m) {
