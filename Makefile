@@ -6,7 +6,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 LISTEN ?= 127.0.0.1:8080
 CARGO ?= cargo
 
-.PHONY: run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency bench-transports bench-impair fuzz-smoke clips
+.PHONY: soak run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency bench-transports bench-impair fuzz-smoke clips
 
 run: setup wasm server
 	./target/release/nalcast-server --listen $(LISTEN) --www www
@@ -79,3 +79,8 @@ bench-transports: setup wasm server
 # Each transport through 2 % loss + 50 ms delay (userspace emulation: no netem here; needs root for ip netns).
 bench-impair: setup wasm server
 	node tests/e2e/bench-impair.mjs
+
+# Long run: latency per minute, server RSS, page heap and wasm memory at start and end.
+MINUTES ?= 10
+soak: setup wasm server
+	MINUTES=$(MINUTES) node tests/e2e/soak.mjs
