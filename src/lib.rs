@@ -15,6 +15,16 @@ pub mod transport;
 
 use wasm_bindgen::prelude::*;
 
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: nalcast_codec::heap::Counting = nalcast_codec::heap::Counting;
+
+/// Bytes of this module's heap in use (allocated, not freed): flat over time unless something leaks.
+#[wasm_bindgen(js_name = heapInUse)]
+pub fn heap_in_use() -> f64 {
+    nalcast_codec::heap::live_bytes() as f64
+}
+
 /// Runs when the module is instantiated: panics become readable console errors.
 #[wasm_bindgen(start)]
 pub fn start() {

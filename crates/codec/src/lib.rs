@@ -7,6 +7,7 @@
 
 pub mod decoder;
 pub mod error;
+pub mod heap;
 mod instance;
 mod raw;
 mod restart;
