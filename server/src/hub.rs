@@ -8,17 +8,34 @@
 //! a source that falls silent for longer than [`stall_after`] is `stalled` — its viewers stay
 //! connected and resume at the source's next keyframe — and a source that reconnects, ends or fails
 //! says so with [`Hub::source_down`] / [`Hub::source_ended`].
+//!
+//! Besides viewers, the hub has taps ([`Hub::tap`], [`Hub::tap_results`]): broadcast channels for
+//! in-process consumers — inference workers and broker publishers — that skip ahead when they lag
+//! and never slow publishing. A model's results come back through [`Hub::publish_results`] and go
+//! to every viewer in order with the frames.
 
 use crate::frame::{SourceFrame, WireFrame};
 use nalcast_proto::playout::{Limits, Outgoing, Pushed, ViewerQueue};
 use nalcast_proto::sps::SpsInfo;
-use nalcast_proto::wire::Config;
+use nalcast_proto::wire::{Config, Results};
 use nalcast_proto::{annexb::nal_units, wire::MAX_PARAMETER_SET};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
+
+/// How many frames (and results) a tap may fall behind before it skips ahead.
+const TAP_CAPACITY: usize = 64;
+
+/// A published frame as taps see it: its id and the source's frame.
+#[derive(Debug, Clone)]
+pub struct Tapped {
+    /// Frame id.
+    pub seq: u64,
+    /// The frame.
+    pub frame: SourceFrame,
+}
 
 /// The GOP cache's budget: beyond it, joiners wait for the next keyframe instead.
 const GOP_CACHE_MAX_FRAMES: usize = 600;
@@ -90,6 +107,8 @@ pub struct StreamCounters {
     pub viewers_total: AtomicU64,
     /// Frames dropped for slow viewers, summed.
     pub dropped: AtomicU64,
+    /// Model results published.
+    pub results: AtomicU64,
     /// Keyframe requests received.
     pub keyframe_requests: AtomicU64,
 }
@@ -159,6 +178,8 @@ pub struct Hub {
     keyframe_wanted: AtomicBool,
     first_frame: Mutex<Option<std::time::Instant>>,
     health: Mutex<Health>,
+    frames_tap: broadcast::Sender<Arc<Tapped>>,
+    results_tap: broadcast::Sender<Arc<Results>>,
 }
 
 impl Hub {
@@ -172,6 +193,8 @@ impl Hub {
             keyframe_wanted: AtomicBool::new(false),
             first_frame: Mutex::new(None),
             health: Mutex::default(),
+            frames_tap: broadcast::channel(TAP_CAPACITY).0,
+            results_tap: broadcast::channel(TAP_CAPACITY).0,
         }
     }
 
@@ -256,14 +279,31 @@ impl Hub {
 
     /// Publishes the source's next frame to every viewer. Returns its frame id.
     pub fn publish(&self, frame: &SourceFrame) -> u64 {
+        self.publish_inner(None, frame)
+    }
+
+    /// Publishes a frame that already has an id (relayed from a broker: ids must match the origin's,
+    /// since results refer to them). Ids only move forward: one at or below the last is ignored
+    /// (`None`); a jump is a gap viewers see as skipped frames.
+    pub fn publish_at(&self, seq: u64, frame: &SourceFrame) -> Option<u64> {
+        {
+            let state = self.state();
+            if seq < state.next_seq {
+                return None;
+            }
+        }
+        Some(self.publish_inner(Some(seq), frame))
+    }
+
+    fn publish_inner(&self, at: Option<u64>, frame: &SourceFrame) -> u64 {
         {
             let mut health = self.health();
             health.last_frame = Some(Instant::now());
             health.down = None;
         }
         let mut state = self.state();
-        let seq = state.next_seq;
-        state.next_seq += 1;
+        let seq = at.unwrap_or(state.next_seq).max(state.next_seq);
+        state.next_seq = seq + 1;
         if frame.key {
             let before = state.config.clone();
             self.update_config(&mut state, &frame.data);
@@ -321,7 +361,41 @@ impl Hub {
         if want_key {
             self.keyframe_wanted.store(true, Ordering::Relaxed);
         }
+        if self.frames_tap.receiver_count() > 0 {
+            let _ = self.frames_tap.send(Arc::new(Tapped { seq, frame: frame.clone() }));
+        }
         seq
+    }
+
+    /// Every frame published from now on (a receiver that lags gets `Lagged` and skips ahead).
+    pub fn tap(&self) -> broadcast::Receiver<Arc<Tapped>> {
+        self.frames_tap.subscribe()
+    }
+
+    /// Every result published from now on.
+    pub fn tap_results(&self) -> broadcast::Receiver<Arc<Results>> {
+        self.results_tap.subscribe()
+    }
+
+    /// Sends a model's results for a frame to every viewer (after the frames already queued for it)
+    /// and to the results taps.
+    pub fn publish_results(&self, results: Results) {
+        self.counters.results.fetch_add(1, Ordering::Relaxed);
+        {
+            let state = self.state();
+            for v in state.viewers.values() {
+                v.lock().push_results(results.clone());
+                v.wake.notify_one();
+            }
+        }
+        if self.results_tap.receiver_count() > 0 {
+            let _ = self.results_tap.send(Arc::new(results));
+        }
+    }
+
+    /// The stream's configuration, once a keyframe has shown it.
+    pub fn config(&self) -> Option<Config> {
+        self.state().config.clone()
     }
 
     /// Adds a viewer: it gets the configuration and the cached GOP, then every frame published after.
@@ -451,5 +525,34 @@ mod tests {
         assert_eq!(fast_got, 1000);
         assert!(slow.slot.dropped() > 900);
         assert!(hub.counters.dropped.load(Ordering::Relaxed) > 900);
+    }
+
+    #[test]
+    fn relayed_ids_move_forward_and_results_reach_viewers_and_taps() {
+        let hub = Hub::new(StreamInfo::default(), Limits::default());
+        let mut tap = hub.tap();
+        let mut results_tap = hub.tap_results();
+        assert_eq!(hub.publish_at(5, &frame(true)), Some(5));
+        let viewer = hub.join();
+        assert_eq!(hub.publish_at(5, &frame(false)), None);
+        assert_eq!(hub.publish_at(3, &frame(false)), None);
+        assert_eq!(hub.publish_at(9, &frame(false)), Some(9));
+        assert_eq!(hub.publish(&frame(false)), 10);
+        hub.publish_results(Results { seq: 9, model: "m".into(), ..Results::default() });
+        let got: Vec<String> = drain(&viewer.slot)
+            .into_iter()
+            .map(|o| match o {
+                Outgoing::Frame(f) => format!("f{}", f.seq),
+                Outgoing::Results(r) => format!("r{}", r.seq),
+                Outgoing::Gap(g) => format!("g{}-{}", g.from, g.to),
+                Outgoing::Config(_) => "c".into(),
+            })
+            .collect();
+        assert_eq!(viewer.catch_up.len(), 1);
+        assert_eq!(got, ["f9", "f10", "r9"]);
+        let tapped: Vec<u64> = std::iter::from_fn(|| tap.try_recv().ok()).map(|t| t.seq).collect();
+        assert_eq!(tapped, [5, 9, 10]);
+        assert_eq!(results_tap.try_recv().map(|r| r.seq).ok(), Some(9));
+        assert_eq!(hub.counters.results.load(Ordering::Relaxed), 1);
     }
 }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod config;
 pub mod frame;
 pub mod hub;
+pub mod infer;
 pub mod serve;
 pub mod sources;
 pub mod tls;

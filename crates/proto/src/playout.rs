@@ -6,7 +6,7 @@
 //! Pure state: the driver pushes frames as the source produces them and pops what to send when the
 //! viewer's connection can take more. No clocks, no I/O.
 
-use crate::wire::{Config, Gap, GapReason};
+use crate::wire::{Config, Gap, GapReason, Results};
 use std::collections::VecDeque;
 
 /// What the queue needs to know about a frame.
@@ -44,7 +44,13 @@ pub enum Outgoing<F> {
     Gap(Gap),
     /// The stream's configuration changed; it applies to the frames after it.
     Config(Config),
+    /// A model's results for a frame.
+    Results(Results),
 }
+
+/// Most results waiting for one viewer; older ones are dropped first (they are small, but a
+/// viewer that does not read must not make them pile up).
+pub const MAX_QUEUED_RESULTS: usize = 32;
 
 /// What happened to a pushed frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +76,8 @@ pub struct ViewerQueue<F> {
     skipping_from: Option<u64>,
     dropped: u64,
     gaps: u64,
+    results: usize,
+    dropped_results: u64,
 }
 
 impl<F: QueuedFrame> ViewerQueue<F> {
@@ -83,7 +91,32 @@ impl<F: QueuedFrame> ViewerQueue<F> {
             skipping_from: None,
             dropped: 0,
             gaps: 0,
+            results: 0,
+            dropped_results: 0,
         }
+    }
+
+    /// Queues a model's results. Dropped while the viewer waits for a keyframe (it will not paint
+    /// the frames they describe); beyond [`MAX_QUEUED_RESULTS`] the oldest queued results go.
+    pub fn push_results(&mut self, results: Results) {
+        if self.skipping_from.is_some() {
+            self.dropped_results += 1;
+            return;
+        }
+        if self.results >= MAX_QUEUED_RESULTS
+            && let Some(i) = self.queue.iter().position(|o| matches!(o, Outgoing::Results(_)))
+        {
+            self.queue.remove(i);
+            self.results -= 1;
+            self.dropped_results += 1;
+        }
+        self.results += 1;
+        self.queue.push_back(Outgoing::Results(results));
+    }
+
+    /// Results dropped for this viewer so far.
+    pub fn dropped_results(&self) -> u64 {
+        self.dropped_results
     }
 
     /// Makes the viewer wait for the next keyframe, announcing frames from `from` on as skipped
@@ -107,10 +140,12 @@ impl<F: QueuedFrame> ViewerQueue<F> {
             _ => None,
         });
         self.dropped += self.frames as u64;
+        self.dropped_results += self.results as u64;
         self.queue.clear();
         self.queue.extend(config.map(Outgoing::Config));
         self.frames = 0;
         self.bytes = 0;
+        self.results = 0;
     }
 
     /// Offers the next frame of the stream.
@@ -153,16 +188,20 @@ impl<F: QueuedFrame> ViewerQueue<F> {
         self.queue.iter().find_map(|o| match o {
             Outgoing::Frame(f) => Some(f.seq()),
             Outgoing::Gap(g) => Some(g.from),
-            Outgoing::Config(_) => None,
+            Outgoing::Config(_) | Outgoing::Results(_) => None,
         })
     }
 
     /// Takes the next thing to send.
     pub fn pop(&mut self) -> Option<Outgoing<F>> {
         let item = self.queue.pop_front()?;
-        if let Outgoing::Frame(f) = &item {
-            self.frames -= 1;
-            self.bytes -= f.wire_len();
+        match &item {
+            Outgoing::Frame(f) => {
+                self.frames -= 1;
+                self.bytes -= f.wire_len();
+            }
+            Outgoing::Results(_) => self.results -= 1,
+            _ => {}
         }
         Some(item)
     }
@@ -221,6 +260,41 @@ mod tests {
     }
 
     #[test]
+    fn results_follow_frames_in_order_and_stay_bounded() {
+        let mut q = ViewerQueue::new(Limits { max_frames: 1000, max_bytes: 1 << 20 });
+        let results = |seq| Results { seq, ..Results::default() };
+        q.wait_for_keyframe(0);
+        q.push_results(results(0)); // waiting for the first keyframe: dropped
+        assert_eq!(q.dropped_results(), 1);
+        q.push(F(0, true, 10));
+        q.push_results(results(0));
+        q.push(F(1, false, 10));
+        let order: Vec<String> = std::iter::from_fn(|| q.pop())
+            .map(|o| match o {
+                Outgoing::Frame(f) => format!("f{}", f.0),
+                Outgoing::Results(r) => format!("r{}", r.seq),
+                _ => "?".into(),
+            })
+            .collect();
+        assert_eq!(order, ["f0", "r0", "f1"]);
+        for seq in 0..100 {
+            q.push_results(results(seq));
+        }
+        let kept: Vec<u64> = std::iter::from_fn(|| q.pop())
+            .filter_map(|o| if let Outgoing::Results(r) = o { Some(r.seq) } else { None })
+            .collect();
+        assert_eq!(kept, (100 - MAX_QUEUED_RESULTS as u64..100).collect::<Vec<_>>());
+        assert_eq!(q.dropped_results(), 1 + 100 - MAX_QUEUED_RESULTS as u64);
+        // A cut (the viewer fell behind) drops queued results with the frames.
+        q.push_results(results(5));
+        let mut small = ViewerQueue::new(Limits { max_frames: 1, max_bytes: 1 << 20 });
+        small.push(F(0, true, 1));
+        small.push_results(results(0));
+        small.push(F(1, false, 1));
+        assert_eq!(small.dropped_results(), 1);
+    }
+
+    #[test]
     fn a_fast_viewer_gets_everything_in_order() {
         let mut q = ViewerQueue::new(Limits { max_frames: 4, max_bytes: 10_000 });
         let mut got = Vec::new();
@@ -238,7 +312,7 @@ mod tests {
         match o {
             Outgoing::Frame(f) => delivered.push(f.0),
             Outgoing::Gap(g) => skipped.extend(g.from..g.to),
-            Outgoing::Config(_) => {}
+            Outgoing::Config(_) | Outgoing::Results(_) => {}
         }
     }
 

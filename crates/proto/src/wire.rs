@@ -17,6 +17,9 @@ pub const MAX_PARAMETER_SET: usize = 4096;
 /// Largest text field (stream id, codec string, reason).
 pub const MAX_TEXT: usize = 255;
 
+/// Most detections in one [`Results`] message.
+pub const MAX_DETECTIONS: usize = 256;
+
 /// Message tags. Server→client tags have the high bit clear, client→server tags have it set.
 mod tag {
     pub const CONFIG: u8 = 0x01;
@@ -24,6 +27,7 @@ mod tag {
     pub const GAP: u8 = 0x03;
     pub const PONG: u8 = 0x04;
     pub const CLOSE: u8 = 0x05;
+    pub const RESULTS: u8 = 0x06;
     pub const KEYFRAME_REQUEST: u8 = 0x81;
     pub const PING: u8 = 0x82;
 }
@@ -176,6 +180,53 @@ pub struct Pong {
     pub server_us: u64,
 }
 
+/// One object a model found in a picture; coordinates in pixels of the analysed picture.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Detection {
+    /// Left edge.
+    pub x: u16,
+    /// Top edge.
+    pub y: u16,
+    /// Width.
+    pub w: u16,
+    /// Height.
+    pub h: u16,
+    /// Confidence in units of 1/10000 (10000 = certain).
+    pub score: u16,
+    /// What it is (`motion`, `face`, …).
+    pub label: String,
+}
+
+impl Detection {
+    /// Converts a 0..=1 confidence to the wire's 1/10000 units (clamped; NaN is 0).
+    pub fn score_from_f32(score: f32) -> u16 {
+        if score.is_nan() { 0 } else { (score.clamp(0.0, 1.0) * 10000.0).round() as u16 }
+    }
+    /// The confidence as 0..=1.
+    pub fn score_f32(&self) -> f32 {
+        f32::from(self.score) / 10000.0
+    }
+}
+
+/// What a model found in one frame, keyed by the frame id it analysed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Results {
+    /// The analysed frame's id ([`Frame::seq`]).
+    pub seq: u64,
+    /// The model's name.
+    pub model: String,
+    /// When the result was produced, microseconds since the Unix epoch, on the server's clock.
+    pub produced_us: u64,
+    /// How long the model took, microseconds.
+    pub inference_us: u32,
+    /// Width of the analysed picture (the detections' coordinate space).
+    pub width: u16,
+    /// Height of the analysed picture.
+    pub height: u16,
+    /// What was found (at most [`MAX_DETECTIONS`]).
+    pub detections: Vec<Detection>,
+}
+
 /// A message from the server to the player.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerMessage {
@@ -187,6 +238,8 @@ pub enum ServerMessage {
     Gap(Gap),
     /// Clock-sync answer.
     Pong(Pong),
+    /// A model's results for one frame.
+    Results(Results),
     /// The server is closing the stream; `code` follows the WebSocket close-code ranges.
     Close {
         /// Reason code.
@@ -303,6 +356,23 @@ impl ServerMessage {
                 out.extend_from_slice(&p.client_us.to_be_bytes());
                 out.extend_from_slice(&p.server_us.to_be_bytes());
             }
+            ServerMessage::Results(r) => {
+                out.push(tag::RESULTS);
+                out.extend_from_slice(&r.seq.to_be_bytes());
+                put_text(out, &r.model);
+                out.extend_from_slice(&r.produced_us.to_be_bytes());
+                out.extend_from_slice(&r.inference_us.to_be_bytes());
+                out.extend_from_slice(&r.width.to_be_bytes());
+                out.extend_from_slice(&r.height.to_be_bytes());
+                let n = r.detections.len().min(MAX_DETECTIONS);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+                for d in &r.detections[..n] {
+                    for v in [d.x, d.y, d.w, d.h, d.score] {
+                        out.extend_from_slice(&v.to_be_bytes());
+                    }
+                    put_text(out, &d.label);
+                }
+            }
             ServerMessage::Close { code, reason } => {
                 out.push(tag::CLOSE);
                 out.extend_from_slice(&code.to_be_bytes());
@@ -379,6 +449,37 @@ impl ServerMessage {
                 client_us: r.u64("client time")?,
                 server_us: r.u64("server time")?,
             }),
+            tag::RESULTS => {
+                let seq = r.u64("results seq")?;
+                let model = r.text("model")?;
+                let produced_us = r.u64("produced time")?;
+                let inference_us = r.u32("inference time")?;
+                let width = r.u16("results width")?;
+                let height = r.u16("results height")?;
+                let n = r.u16("detection count")? as usize;
+                if n > MAX_DETECTIONS {
+                    return Err(WireError::TooLong { field: "detections", len: n, max: MAX_DETECTIONS });
+                }
+                let mut detections = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let x = r.u16("detection")?;
+                    let y = r.u16("detection")?;
+                    let w = r.u16("detection")?;
+                    let h = r.u16("detection")?;
+                    let score = r.u16("detection")?;
+                    let label = r.text("label")?;
+                    detections.push(Detection { x, y, w, h, score, label });
+                }
+                ServerMessage::Results(Results {
+                    seq,
+                    model,
+                    produced_us,
+                    inference_us,
+                    width,
+                    height,
+                    detections,
+                })
+            }
             tag::CLOSE => {
                 let code = r.u16("close code")?;
                 let reason = r.text("close reason")?;
@@ -444,7 +545,40 @@ mod tests {
             ServerMessage::Gap(Gap { from: 3, to: 9, reason: GapReason::Other(77) }),
             ServerMessage::Pong(Pong { id: 5, client_us: 10, server_us: 20 }),
             ServerMessage::Close { code: 4008, reason: "too slow ✓".into() },
+            ServerMessage::Results(Results {
+                seq: 41,
+                model: "motion".into(),
+                produced_us: 1_700_000_000_000_123,
+                inference_us: 1500,
+                width: 640,
+                height: 360,
+                detections: vec![
+                    Detection { x: 1, y: 2, w: 30, h: 40, score: 9876, label: "motion".into() },
+                    Detection { x: 600, y: 300, w: 40, h: 60, score: 0, label: String::new() },
+                ],
+            }),
+            ServerMessage::Results(Results { seq: 0, model: "m".into(), ..Results::default() }),
         ]
+    }
+
+    #[test]
+    fn results_layout_and_detection_limit() {
+        let r = Results {
+            seq: 1,
+            model: "m".into(),
+            detections: vec![Detection { label: "a".into(), ..Detection::default() }; MAX_DETECTIONS + 5],
+            ..Results::default()
+        };
+        let b = ServerMessage::Results(r).to_bytes();
+        // tag, seq, model, produced, inference, width, height, count, then 10 bytes + label each.
+        assert_eq!(b.len(), 1 + 8 + 2 + 8 + 4 + 2 + 2 + 2 + MAX_DETECTIONS * 12);
+        assert_eq!(&b[27..29], &(MAX_DETECTIONS as u16).to_be_bytes());
+        let mut over = b[..27].to_vec();
+        over.extend_from_slice(&(MAX_DETECTIONS as u16 + 1).to_be_bytes());
+        assert!(matches!(ServerMessage::decode(&over), Err(WireError::TooLong { field: "detections", .. })));
+        assert_eq!(Detection::score_from_f32(0.5), 5000);
+        assert_eq!(Detection::score_from_f32(7.0), 10000);
+        assert_eq!(Detection::score_from_f32(f32::NAN), 0);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub fn message_bytes(item: Outgoing<WireFrame>) -> Bytes {
         Outgoing::Frame(f) => f.message,
         Outgoing::Gap(g) => ServerMessage::Gap(g).to_bytes().into(),
         Outgoing::Config(c) => ServerMessage::Config(c).to_bytes().into(),
+        Outgoing::Results(r) => ServerMessage::Results(r).to_bytes().into(),
     }
 }
 

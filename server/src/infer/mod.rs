@@ -1,0 +1,85 @@
+//! Inference: models that look at a stream's pictures and publish what they found, keyed by frame
+//! id, without ever slowing the video.
+//!
+//! A worker ([`worker`]) taps a stream, decodes every access unit natively (OpenH264), and hands
+//! only the newest picture to its [`Analyzer`] whenever the analyzer is free and the configured rate
+//! allows (latest frame wins: pictures that arrive while the model is busy replace each other and
+//! are counted as dropped samples). Results go back to the hub, which sends them to viewers in order
+//! with the frames, and — when a broker is configured — to the broker.
+//!
+//! Analyzers: [`motion`] (built in: moving regions from frame differences, needs no server) and
+//! `kserve` (any KServe v2 / Triton inference server).
+
+use nalcast_codec::{ColorSpace, Frame};
+use nalcast_proto::wire::Detection;
+
+/// A decoded picture owned by the worker: tight I420 (Y, then U, then V, no padding).
+#[derive(Debug, Clone)]
+pub struct Picture {
+    /// The frame id it was decoded from.
+    pub seq: u64,
+    /// The frame's capture time, microseconds since the Unix epoch.
+    pub capture_us: u64,
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Colour description from the stream's SPS.
+    pub color: ColorSpace,
+    /// Y, U and V planes back to back.
+    pub i420: Vec<u8>,
+}
+
+impl Picture {
+    /// Copies a decoder's picture (reusing `self`'s buffer).
+    pub fn copy_from(&mut self, frame: &Frame<'_>, seq: u64, capture_us: u64) {
+        self.seq = seq;
+        self.capture_us = capture_us;
+        self.width = frame.width;
+        self.height = frame.height;
+        self.color = frame.color;
+        self.i420.clear();
+        frame.write_i420(&mut self.i420);
+    }
+
+    /// The luma plane (`height` rows of `width` bytes).
+    pub fn luma(&self) -> &[u8] {
+        &self.i420[..self.width * self.height]
+    }
+
+    /// A decoder-style view, e.g. for [`nalcast_codec::yuv::i420_to_rgba`].
+    pub fn frame(&self) -> Frame<'_> {
+        let luma = self.width * self.height;
+        let (cw, ch) = (self.width / 2, self.height / 2);
+        Frame {
+            width: self.width,
+            height: self.height,
+            y: &self.i420[..luma],
+            u: &self.i420[luma..luma + cw * ch],
+            v: &self.i420[luma + cw * ch..],
+            y_stride: self.width,
+            uv_stride: cw,
+            color: self.color,
+            timestamp: self.seq,
+        }
+    }
+}
+
+/// Why an analyzer produced nothing for a picture.
+#[derive(Debug, thiserror::Error)]
+pub enum InferError {
+    /// The model server could not be reached or answered with an error.
+    #[error("model server: {0}")]
+    Server(String),
+    /// The model's answer did not make sense.
+    #[error("bad model output: {0}")]
+    Output(String),
+}
+
+/// A model. Runs on the worker's own thread, one picture at a time; may block.
+pub trait Analyzer: Send {
+    /// The model's name, as shown with its results.
+    fn name(&self) -> &str;
+    /// Looks at one picture; coordinates of the detections are in its pixels.
+    fn analyze(&mut self, picture: &Picture) -> Result<Vec<Detection>, InferError>;
+}
