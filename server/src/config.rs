@@ -25,6 +25,10 @@
 //! max_request_bytes = 65536
 //! header_timeout_ms = 10000  # request headers (and TLS handshake) must arrive within this
 //! write_timeout_ms = 10000   # a viewer whose socket accepts nothing for this long is dropped
+//! [[inference]]            # a model on a stream (default: motion on the default pattern stream)
+//! stream = "pattern"
+//! analyzer = "motion"       # built in; or "kserve" with url = "http://127.0.0.1:8000", model = "…"
+//! rate = 0                  # most pictures analysed per second; 0 = as many as the model takes
 //! [[stream]]
 //! id = "pattern"
 //! kind = "pattern"        # width, height, fps, bitrate, gop
@@ -160,6 +164,10 @@ pub struct Config {
     /// The streams; empty means the defaults.
     #[serde(default, rename = "stream")]
     pub streams: Vec<StreamConfig>,
+    /// Models on streams; absent means the default (motion on the default pattern stream),
+    /// `inference = []` means none.
+    #[serde(default)]
+    pub inference: Option<Vec<crate::infer::InferenceConfig>>,
 }
 
 fn default_listen() -> String {
@@ -188,6 +196,7 @@ impl Default for Config {
             tls: None,
             limits: LimitsConfig::default(),
             streams: Vec::new(),
+            inference: None,
         }
     }
 }
@@ -231,6 +240,18 @@ impl Config {
     /// The streams to run: the configured ones, or the defaults.
     pub fn effective_streams(&self) -> Vec<StreamConfig> {
         if self.streams.is_empty() { Config::default_streams() } else { self.streams.clone() }
+    }
+
+    /// The models to run: the configured ones, or motion analysis on the `pattern` stream when that
+    /// is one of the streams and nothing was configured.
+    pub fn effective_inference(&self) -> Vec<crate::infer::InferenceConfig> {
+        match &self.inference {
+            Some(list) => list.clone(),
+            None if self.effective_streams().iter().any(|s| s.id == "pattern") => {
+                vec![crate::infer::InferenceConfig::motion("pattern")]
+            }
+            None => Vec::new(),
+        }
     }
 
     /// Adds a stream given on the command line as `ID=SPEC`.
@@ -278,6 +299,13 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "[limits]: max_connections_per_ip ≥ 1, max_request_bytes ≥ 1024, timeouts ≥ 100 ms".into(),
             ));
+        }
+        let streams = self.effective_streams();
+        for i in self.effective_inference() {
+            if !streams.iter().any(|s| s.id == i.stream) {
+                return Err(ConfigError::Invalid(format!("[[inference]]: no stream {:?}", i.stream)));
+            }
+            i.validate().map_err(ConfigError::Invalid)?;
         }
         Ok(())
     }

@@ -57,6 +57,8 @@ pub struct App {
     pub denied: AtomicU64,
     /// Connection-level counters.
     pub conns: Arc<serve::ConnCounters>,
+    /// Inference workers running in this process.
+    pub workers: Vec<infer::worker::WorkerHandle>,
 }
 
 /// Bytes each transport wrote to viewers, counted with its framing: WebSocket frame headers, HTTP
@@ -96,6 +98,9 @@ pub enum ServerError {
     /// The TLS certificate or key is unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// A model could not be set up.
+    #[error("inference: {0}")]
+    Inference(String),
     /// A socket or thread error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -181,6 +186,13 @@ pub async fn run(
         threads.push(sources::spawn(s.id.clone(), s.source.clone(), hub.clone(), stop.clone())?);
         streams.insert(s.id, hub);
     }
+    let mut workers = Vec::new();
+    for i in config.effective_inference() {
+        let Some(hub) = streams.get(&i.stream) else { continue };
+        let analyzer = i.build().map_err(|e| ServerError::Inference(e.to_string()))?;
+        let options = infer::worker::WorkerOptions { max_rate: i.rate };
+        workers.push(infer::worker::spawn(hub.clone(), analyzer, options)?);
+    }
     let (closing, closing_rx) = watch::channel(false);
     let http_ip = listener.local_addr()?.ip();
     let (webrtc, webrtc_task) = if config.webrtc.enabled {
@@ -201,6 +213,7 @@ pub async fn run(
         access,
         denied: AtomicU64::new(0),
         conns: Default::default(),
+        workers,
     });
     let l = &config.limits;
     let conn_limits = serve::ConnLimits {
@@ -217,6 +230,9 @@ pub async fn run(
     let drain = std::time::Duration::from_secs(5);
     serve::serve(listener, tls, routes, conn_limits, app.conns.clone(), shutdown, drain).await;
     stop.set();
+    for w in &app.workers {
+        w.stop();
+    }
     if let Some(t) = webrtc_task {
         let _ = t.await;
     }
