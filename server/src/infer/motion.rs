@@ -145,7 +145,7 @@ impl Motion {
                 found.push((count, x0, y0, x1, y1, area));
             }
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|f| std::cmp::Reverse(f.0));
         found.truncate(self.options.max_regions.min(MAX_DETECTIONS));
         let clamp = |v: usize| v.min(u16::MAX as usize) as u16;
         found
