@@ -11,6 +11,7 @@ pub mod annexb;
 pub mod au;
 pub mod avcc;
 pub mod chunks;
+pub mod overlay;
 pub mod playout;
 pub mod records;
 pub mod sps;

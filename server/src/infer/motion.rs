@@ -3,9 +3,10 @@
 //!
 //! The picture is reduced to cells of [`CELL`]×[`CELL`] luma averages. Each cell keeps a background
 //! value; a cell whose average differs from it by more than the threshold is foreground. Background
-//! cells follow the picture quickly (lighting drift, coding noise), foreground cells only very
-//! slowly (so something that stops moving is absorbed after a few seconds, and a region an object
-//! just left is background again at once — no ghost trail). Connected foreground cells
+//! cells follow the picture quickly (lighting drift, coding noise); foreground cells keep their
+//! background untouched, so a region an object just left is background again at once (no ghost
+//! trail), and a cell that stays foreground for [`MotionOptions::absorb_after`] pictures — something
+//! that arrived and stopped — takes the picture as its new background. Connected foreground cells
 //! (8-neighbourhood) become boxes; tiny ones are ignored. Pure computation, no I/O.
 
 use super::{Analyzer, InferError, Picture};
@@ -23,11 +24,13 @@ pub struct MotionOptions {
     pub min_cells: usize,
     /// Most regions reported (largest first).
     pub max_regions: usize,
+    /// Pictures a cell may stay foreground before what it shows becomes background.
+    pub absorb_after: u16,
 }
 
 impl Default for MotionOptions {
     fn default() -> Self {
-        MotionOptions { threshold: 20, min_cells: 6, max_regions: 16 }
+        MotionOptions { threshold: 20, min_cells: 6, max_regions: 16, absorb_after: 45 }
     }
 }
 
@@ -37,6 +40,8 @@ pub struct Motion {
     options: MotionOptions,
     /// Background per cell, in 1/16 luma steps (fixed point, so slow updates do not round away).
     background: Vec<u32>,
+    /// Consecutive pictures each cell has been foreground.
+    held: Vec<u16>,
     cells: Vec<u8>,
     foreground: Vec<bool>,
     label: Vec<u32>,
@@ -50,6 +55,7 @@ impl Motion {
         Motion {
             options,
             background: Vec::new(),
+            held: Vec::new(),
             cells: Vec::new(),
             foreground: Vec::new(),
             label: Vec::new(),
@@ -92,19 +98,29 @@ impl Motion {
         if self.background.len() != n {
             // First picture (or a new size): it becomes the background; nothing moves yet.
             self.background = self.cells.iter().map(|&c| u32::from(c) << 4).collect();
+            self.held = vec![0; n];
             return Vec::new();
         }
         let threshold = u32::from(self.options.threshold) << 4;
         self.foreground.clear();
-        for (bg, &c) in self.background.iter_mut().zip(&self.cells) {
+        for ((bg, &c), held) in self.background.iter_mut().zip(&self.cells).zip(&mut self.held) {
             let c = u32::from(c) << 4;
-            let moving = c.abs_diff(*bg) > threshold;
-            // Background follows at 1/4 per picture, foreground at 1/64.
-            let shift = if moving { 6 } else { 2 };
-            if c > *bg {
-                *bg += (c - *bg).div_ceil(1 << shift);
+            let mut moving = c.abs_diff(*bg) > threshold;
+            if moving {
+                *held += 1;
+                if *held > self.options.absorb_after {
+                    *bg = c;
+                    *held = 0;
+                    moving = false;
+                }
             } else {
-                *bg -= (*bg - c).div_ceil(1 << shift);
+                // Background follows the picture at 1/4 per picture.
+                *held = 0;
+                if c > *bg {
+                    *bg += (c - *bg).div_ceil(4);
+                } else {
+                    *bg -= (*bg - c).div_ceil(4);
+                }
             }
             self.foreground.push(moving);
         }
@@ -212,6 +228,20 @@ mod tests {
             assert!(d.w as usize <= 44 + 2 * CELL && d.h as usize <= 44 + 2 * CELL, "frame {n}: {d:?}");
             assert_eq!(d.label, "motion");
             assert!(d.score > 8000, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn a_slow_square_that_covers_cells_for_long_leaves_no_trail() {
+        let (w, h) = (320, 180);
+        let mut m = Motion::new(MotionOptions::default());
+        m.detect(&scene(w, h, None), w, h);
+        // 60 px wide at 2 px per picture: each cell is covered for about 30 pictures.
+        for n in 0..100usize {
+            let sq = (10 + n * 2, 60, 60);
+            let found = m.detect(&scene(w, h, Some(sq)), w, h);
+            assert!(found.len() == 1 && covers(&found[0], sq, 0), "frame {n}: {found:?}");
+            assert!(found[0].w as usize <= 60 + 2 * CELL, "frame {n}: trail {:?}", found[0]);
         }
     }
 
