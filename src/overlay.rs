@@ -3,7 +3,7 @@
 //! for that frame only — and counts results per second, model time and the results' age at paint.
 //! The video canvas itself is never drawn on, so its pixels stay the decoded picture.
 
-use nalcast_proto::wire::Results;
+use nalcast_proto::wire::{Report, Results};
 use std::collections::VecDeque;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
@@ -77,6 +77,8 @@ pub struct Overlay {
     /// Totals.
     pub stats: OverlayStats,
     drawn_last: bool,
+    /// Since the last report to the server: overlays drawn, late results, ages (µs).
+    unreported: (u32, u32, Vec<u32>),
 }
 
 impl Overlay {
@@ -112,6 +114,9 @@ impl Overlay {
         push_recent(&mut self.model_ms, f64::from(results.inference_us) / 1000.0);
         if last_painted.is_some_and(|p| p >= results.seq) {
             self.stats.results_late += 1;
+            if self.enabled() {
+                self.unreported.1 = self.unreported.1.saturating_add(1);
+            }
             return;
         }
         if self.kept.len() == KEPT {
@@ -184,6 +189,12 @@ impl Overlay {
             }
             self.drawn_last = true;
             self.stats.overlays += 1;
+            self.unreported.0 = self.unreported.0.saturating_add(1);
+            if let Some(a) = age_ms
+                && self.unreported.2.len() < 1024
+            {
+                self.unreported.2.push((a.max(0.0) * 1000.0).min(f64::from(u32::MAX - 1)) as u32);
+            }
         }
         Some(Drawn {
             seq: seq as f64,
@@ -193,6 +204,17 @@ impl Overlay {
             age_ms,
             inference_ms: f64::from(results.inference_us) / 1000.0,
         })
+    }
+
+    /// What to tell the server since the last report (nothing if nothing happened).
+    pub fn take_report(&mut self) -> Option<Report> {
+        let (overlays, results_late, mut ages) = std::mem::take(&mut self.unreported);
+        if overlays == 0 && results_late == 0 {
+            return None;
+        }
+        ages.sort_unstable();
+        let age_p50_us = ages.get(ages.len() / 2).copied().unwrap_or(Report::UNKNOWN);
+        Some(Report { overlays, results_late, age_p50_us })
     }
 
     /// The numbers at `now`; `hold_ms` is the current hold window (0 when not holding).

@@ -45,6 +45,8 @@ const FAST_PINGS: u32 = 6;
 const PING_TICK_MS: i32 = 100;
 /// A connection that has painted nothing after this long counts as failed (`auto` moves on).
 const FIRST_FRAME_TIMEOUT_MS: i32 = 5000;
+/// How often a player drawing overlays reports to the server (frames drawn, late results, age).
+const REPORT_MS: f64 = 2000.0;
 
 /// Wall clock in microseconds since the Unix epoch, with sub-millisecond resolution where available.
 fn now_epoch_us() -> f64 {
@@ -159,6 +161,26 @@ struct Inner {
     /// Messages held until their frame's results arrive (only while drawing overlays).
     hold: Hold<ServerMessage>,
     hold_timer: Option<Timer>,
+    last_report_ms: f64,
+    on_results: Option<js_sys::Function>,
+    /// Results received but not yet passed to `onresults`.
+    results_out: Vec<ResultsEvent>,
+}
+
+/// What the `onresults` callback receives for each model result.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultsEvent {
+    seq: f64,
+    model: String,
+    inference_ms: f64,
+    /// `[x, y, w, h, score]` per detection, in the analysed picture's pixels.
+    detections: Vec<[f64; 5]>,
+    labels: Vec<String>,
+    width: u32,
+    height: u32,
+    /// The newest frame id painted when the results arrived.
+    last_painted: Option<f64>,
 }
 
 /// A live stream player (JS `Player`).
@@ -258,6 +280,9 @@ impl Player {
             overlay: Overlay::default(),
             hold: Hold::new(HoldOptions::default()),
             hold_timer: None,
+            last_report_ms: 0.0,
+            on_results: None,
+            results_out: Vec::new(),
         }));
         inner.borrow_mut().hold.set_enabled(false);
         connect(&inner);
@@ -272,6 +297,12 @@ impl Player {
                 inner.send_ping();
             }
             inner.check_stall(now);
+            if now - inner.last_report_ms >= REPORT_MS {
+                inner.last_report_ms = now;
+                if let Some(report) = inner.overlay.take_report() {
+                    inner.send(ClientMessage::Report(report));
+                }
+            }
             if verdict == Verdict::Dead {
                 let dead_ms = inner.kind.dead_ms();
                 drop(inner);
@@ -329,6 +360,13 @@ impl Player {
             release_held(&self.inner);
         }
         Ok(())
+    }
+
+    /// A function called with each model result as it arrives — `{ seq, model, inferenceMs,
+    /// detections: [[x, y, w, h, score]…], labels, width, height, lastPainted }` — or `null`.
+    #[wasm_bindgen(setter)]
+    pub fn set_onresults(&self, callback: Option<js_sys::Function>) {
+        self.inner.borrow_mut().on_results = callback;
     }
 
     /// Asks the server for a keyframe.
@@ -425,6 +463,25 @@ impl Inner {
             ServerMessage::Results(r) => {
                 self.hold.result(r.seq, now);
                 let painted = self.stats.totals.last_seq.map(|s| s as u64);
+                if self.on_results.is_some() && self.results_out.len() < 64 {
+                    self.results_out.push(ResultsEvent {
+                        seq: r.seq as f64,
+                        model: r.model.clone(),
+                        inference_ms: f64::from(r.inference_us) / 1000.0,
+                        detections: r
+                            .detections
+                            .iter()
+                            .map(|d| {
+                                let [x, y, w, h] = [d.x, d.y, d.w, d.h].map(f64::from);
+                                [x, y, w, h, f64::from(d.score_f32())]
+                            })
+                            .collect(),
+                        labels: r.detections.iter().map(|d| d.label.clone()).collect(),
+                        width: r.width.into(),
+                        height: r.height.into(),
+                        last_painted: self.stats.totals.last_seq,
+                    });
+                }
                 self.overlay.received(r, now, painted);
             }
             ServerMessage::Frame(ref f) => {
@@ -584,6 +641,7 @@ impl Sink for LinkSink {
         let Some(rc) = self.current() else { return };
         let events = rc.borrow_mut().on_message(bytes);
         schedule_hold(&rc);
+        emit_results(&rc);
         emit(&rc, events);
     }
 
@@ -608,6 +666,22 @@ fn emit(rc: &Rc<RefCell<Inner>>, events: Vec<FrameEvent>) {
     let Some(cb) = callback else { return };
     for event in events {
         if let Ok(value) = serde_wasm_bindgen::to_value(&event)
+            && let Err(e) = cb.call1(&JsValue::NULL, &value)
+        {
+            web_sys::console::warn_1(&e);
+        }
+    }
+}
+
+/// Calls `onresults` for each result received, after the player's borrow ended.
+fn emit_results(rc: &Rc<RefCell<Inner>>) {
+    let (callback, results) = {
+        let mut inner = rc.borrow_mut();
+        (inner.on_results.clone(), std::mem::take(&mut inner.results_out))
+    };
+    let Some(cb) = callback else { return };
+    for r in results {
+        if let Ok(value) = serde_wasm_bindgen::to_value(&r)
             && let Err(e) = cb.call1(&JsValue::NULL, &value)
         {
             web_sys::console::warn_1(&e);

@@ -153,7 +153,44 @@ pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
     }
     write_inference(&mut out, &app.workers);
+    write_paint_reports(&mut out, &app.streams);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+/// What viewers reported about drawing results, per stream.
+fn write_paint_reports(out: &mut String, streams: &std::collections::BTreeMap<String, Arc<crate::hub::Hub>>) {
+    for (name, help, get) in [
+        (
+            "nalcast_overlays_painted_total",
+            "Frames viewers painted with their results drawn (reported by viewers).",
+            (|r| r.overlays.load(Ordering::Relaxed)) as fn(&crate::infer::reports::PaintReports) -> u64,
+        ),
+        (
+            "nalcast_results_late_total",
+            "Results that reached a viewer after their frame was painted (reported by viewers).",
+            |r| r.late.load(Ordering::Relaxed),
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (id, hub) in streams {
+            let _ = writeln!(out, "{name}{{stream=\"{}\"}} {}", escape(id), get(&hub.paint_reports));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP nalcast_result_age_at_paint_ms Age of results when painted (server clock), over viewers' recent medians.\n# TYPE nalcast_result_age_at_paint_ms summary"
+    );
+    for (id, hub) in streams {
+        for q in [0.5, 0.95] {
+            if let Some(ms) = hub.paint_reports.age_ms(q) {
+                let _ = writeln!(
+                    out,
+                    "nalcast_result_age_at_paint_ms{{stream=\"{}\",quantile=\"{q}\"}} {ms:.3}",
+                    escape(id)
+                );
+            }
+        }
+    }
 }
 
 /// The inference workers' series, labelled by stream and model.

@@ -11,6 +11,7 @@
 //! `kserve` (any KServe v2 / Triton inference server).
 
 pub mod motion;
+pub mod reports;
 pub mod worker;
 
 use nalcast_codec::{ColorSpace, Frame};
