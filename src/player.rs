@@ -460,6 +460,10 @@ impl Inner {
             }
         };
         match msg {
+            ServerMessage::Results(r) if r.skipped => {
+                // The model will not look at this frame: nothing to wait for.
+                self.hold.result(r.seq, now);
+            }
             ServerMessage::Results(r) => {
                 self.hold.result(r.seq, now);
                 let painted = self.stats.totals.last_seq.map(|s| s as u64);
