@@ -10,6 +10,8 @@
 //! Analyzers: [`motion`] (built in: moving regions from frame differences, needs no server) and
 //! `kserve` (any KServe v2 / Triton inference server).
 
+pub mod kserve;
+
 use nalcast_codec::{ColorSpace, Frame};
 use nalcast_proto::wire::Detection;
 
