@@ -185,7 +185,11 @@ fn boxfinder_on_a_real_triton_finds_the_pattern_square() {
         let d = &found[0];
         let got = (usize::from(d.x), usize::from(d.y), usize::from(d.w), usize::from(d.h));
         let overlap = iou(got, (x, y, side, side));
-        assert!(overlap >= 0.8, "frame {n}: box {got:?} vs square {:?}: IoU {overlap:.3}", (x, y, side, side));
+        assert!(
+            overlap >= 0.8,
+            "frame {n}: box {got:?} vs square {:?}: IoU {overlap:.3}",
+            (x, y, side, side)
+        );
         assert_eq!(d.label, "box");
         assert!((0.5..=1.0).contains(&d.score_f32()), "frame {n}: score {}", d.score_f32());
         let rt = model.last_round_trip().expect("a successful call records its round trip");
@@ -277,6 +281,9 @@ fn options(url: &str) -> KServeOptions {
     KServeOptions { timeout: Duration::from_millis(1500), ..KServeOptions::new(url, "boxfinder") }
 }
 
+/// Which error a case must produce.
+type Expect = fn(&KServeError) -> bool;
+
 #[test]
 fn dead_ports_and_garbage_are_typed_errors() {
     let picture = pattern_picture(0, 64, 48);
@@ -286,13 +293,19 @@ fn dead_ports_and_garbage_are_typed_errors() {
     let mut model = KServe::new(options(&dead)).expect("options");
     assert!(matches!(model.infer(&picture), Err(KServeError::Connect { .. })));
     assert!(matches!(model.analyze(&picture), Err(InferError::Server(_))));
-    assert!(matches!(wait_ready(&options(&dead), Duration::from_millis(300)), Err(KServeError::NotReady { .. })));
+    assert!(matches!(
+        wait_ready(&options(&dead), Duration::from_millis(300)),
+        Err(KServeError::NotReady { .. })
+    ));
 
     // Answers that are not HTTP, not KServe, or too big.
-    let json_ok = |body: &str| format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes();
-    let cases: Vec<(&str, Vec<u8>, fn(&KServeError) -> bool)> = vec![
+    let json_ok =
+        |body: &str| format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes();
+    let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
         ("noise", b"\x00\x01garbage\xff\r\n\r\n".to_vec(), |e| matches!(e, KServeError::Http { .. })),
-        ("closed early", b"HTTP/1.1 200 OK\r\nContent-Le".to_vec(), |e| matches!(e, KServeError::Http { .. })),
+        ("closed early", b"HTTP/1.1 200 OK\r\nContent-Le".to_vec(), |e| {
+            matches!(e, KServeError::Http { .. })
+        }),
         ("huge", b"HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\n\r\n".to_vec(), |e| {
             matches!(e, KServeError::Http { .. })
         }),
@@ -300,12 +313,15 @@ fn dead_ports_and_garbage_are_typed_errors() {
         ("no outputs", json_ok(r#"{"outputs":[]}"#), |e| matches!(e, KServeError::Response { .. })),
         (
             "lying sizes",
-            b"HTTP/1.1 200 OK\r\nInference-Header-Content-Length: 500\r\nContent-Length: 2\r\n\r\n{}".to_vec(),
+            b"HTTP/1.1 200 OK\r\nInference-Header-Content-Length: 500\r\nContent-Length: 2\r\n\r\n{}"
+                .to_vec(),
             |e| matches!(e, KServeError::Response { .. }),
         ),
-        ("server error", b"HTTP/1.1 500 Oops\r\nContent-Length: 19\r\n\r\n{\"error\":\"kaboom!\"}".to_vec(), |e| {
-            matches!(e, KServeError::Status { status: 500, message, .. } if message == "kaboom!")
-        }),
+        (
+            "server error",
+            b"HTTP/1.1 500 Oops\r\nContent-Length: 19\r\n\r\n{\"error\":\"kaboom!\"}".to_vec(),
+            |e| matches!(e, KServeError::Status { status: 500, message, .. } if message == "kaboom!"),
+        ),
     ];
     for (what, answer, expected) in cases {
         let (url, _) = fake_server(answer, true);
@@ -319,7 +335,8 @@ fn dead_ports_and_garbage_are_typed_errors() {
     // A server that never answers: a timeout within the bound.
     let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", silent.local_addr().expect("addr"));
-    let mut model = KServe::new(KServeOptions { timeout: Duration::from_millis(300), ..options(&url) }).expect("options");
+    let mut model =
+        KServe::new(KServeOptions { timeout: Duration::from_millis(300), ..options(&url) }).expect("options");
     let asked = Instant::now();
     assert!(matches!(model.infer(&picture), Err(KServeError::Timeout { .. })));
     assert!(asked.elapsed() < Duration::from_secs(3), "{:?}", asked.elapsed());

@@ -146,7 +146,10 @@ impl KServeOptions {
     /// `/v2/models/{model}[/versions/{version}]`, after checking both are safe in a path.
     fn model_path(&self) -> Result<String, KServeError> {
         let safe = |s: &str| {
-            !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) && s != "." && s != ".."
+            !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                && s != "."
+                && s != ".."
         };
         if !safe(&self.model) {
             return Err(KServeError::Option(format!("model name {:?}", self.model)));
@@ -179,7 +182,14 @@ impl KServe {
         }
         let infer_path = format!("{}/infer", options.model_path()?);
         let connection = Connection::new(endpoint, options.timeout, http::Limits::default());
-        Ok(KServe { options, infer_path, connection, rgba: Vec::new(), rgb: Vec::new(), last_round_trip: None })
+        Ok(KServe {
+            options,
+            infer_path,
+            connection,
+            rgba: Vec::new(),
+            rgb: Vec::new(),
+            last_round_trip: None,
+        })
     }
 
     /// The options in use.
@@ -207,7 +217,8 @@ impl KServe {
         for px in self.rgba.chunks_exact(4) {
             self.rgb.extend_from_slice(&px[..3]);
         }
-        let header = tensor::request_header(&self.options.input, &[h, w, 3], self.rgb.len(), &contract::OUTPUTS);
+        let header =
+            tensor::request_header(&self.options.input, &[h, w, 3], self.rgb.len(), &contract::OUTPUTS);
         let header_len = header.len().to_string();
         let started = Instant::now();
         let response = self.connection.request(
@@ -274,6 +285,8 @@ fn status_error(path: &str, response: &http::Response) -> KServeError {
     let message = serde_json::from_slice::<serde_json::Value>(&response.body)
         .ok()
         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-        .unwrap_or_else(|| String::from_utf8_lossy(&response.body[..response.body.len().min(200)]).into_owned());
+        .unwrap_or_else(|| {
+            String::from_utf8_lossy(&response.body[..response.body.len().min(200)]).into_owned()
+        });
     KServeError::Status { path: path.to_string(), status: response.status, message }
 }

@@ -41,10 +41,10 @@ impl Endpoint {
 
     fn addrs(&self) -> Result<Vec<SocketAddr>, KServeError> {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
-        (host, self.port).to_socket_addrs().map(Iterator::collect).map_err(|source| KServeError::Connect {
-            addr: self.to_string(),
-            source,
-        })
+        (host, self.port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+            .map_err(|source| KServeError::Connect { addr: self.to_string(), source })
     }
 }
 
@@ -137,10 +137,14 @@ impl Connection {
             self.stream = Some(self.connect(deadline).map_err(Failure::Fatal)?);
         }
         let Some(stream) = self.stream.as_mut() else {
-            return Err(Failure::Fatal(KServeError::Io { addr: endpoint, source: ErrorKind::NotConnected.into() }));
+            return Err(Failure::Fatal(KServeError::Io {
+                addr: endpoint,
+                source: ErrorKind::NotConnected.into(),
+            }));
         };
         let length: usize = body.iter().map(|b| b.len()).sum();
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {endpoint}\r\nContent-Length: {length}\r\n");
+        let mut head =
+            format!("{method} {path} HTTP/1.1\r\nHost: {endpoint}\r\nContent-Length: {length}\r\n");
         for (name, value) in headers {
             head.push_str(name);
             head.push_str(": ");
@@ -185,10 +189,13 @@ impl Connection {
                 Ok(None) => {}
                 // The server closed before answering at all: a stale keep-alive connection.
                 Err(http::HttpError::Truncated(0)) => {
-                    let e = KServeError::Io { addr: endpoint.clone(), source: ErrorKind::UnexpectedEof.into() };
+                    let e =
+                        KServeError::Io { addr: endpoint.clone(), source: ErrorKind::UnexpectedEof.into() };
                     return Err(Failure::Stale(e));
                 }
-                Err(e) => return Err(Failure::Fatal(KServeError::Http { addr: endpoint.clone(), source: e })),
+                Err(e) => {
+                    return Err(Failure::Fatal(KServeError::Http { addr: endpoint.clone(), source: e }));
+                }
             }
         }
     }
@@ -197,11 +204,14 @@ impl Connection {
         let addr = self.endpoint.to_string();
         let mut last = None;
         for a in self.endpoint.addrs()? {
-            let left = remaining(deadline).ok_or(KServeError::Timeout { addr: addr.clone(), what: "connect" })?;
+            let left =
+                remaining(deadline).ok_or(KServeError::Timeout { addr: addr.clone(), what: "connect" })?;
             match TcpStream::connect_timeout(&a, left) {
                 Ok(stream) => {
                     // Small head, then the tensor: do not let Nagle hold the head back.
-                    stream.set_nodelay(true).map_err(|source| KServeError::Connect { addr: addr.clone(), source })?;
+                    stream
+                        .set_nodelay(true)
+                        .map_err(|source| KServeError::Connect { addr: addr.clone(), source })?;
                     return Ok(stream);
                 }
                 Err(e) => last = Some(e),
@@ -249,7 +259,16 @@ mod tests {
         assert_eq!(ok("http://triton"), Ok(("triton".into(), 80)));
         assert_eq!(ok("http://[::1]:9"), Ok(("[::1]".into(), 9)));
         assert_eq!(ok("http://[::1]"), Ok(("[::1]".into(), 80)));
-        for bad in ["https://x:1", "x:1", "http://", "http://x:0", "http://x:99999", "http://x:1/v2", "http://u@x:1", "http://:1"] {
+        for bad in [
+            "https://x:1",
+            "x:1",
+            "http://",
+            "http://x:0",
+            "http://x:99999",
+            "http://x:1/v2",
+            "http://u@x:1",
+            "http://:1",
+        ] {
             assert!(ok(bad).is_err(), "{bad}");
         }
     }

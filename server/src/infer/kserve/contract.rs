@@ -21,19 +21,28 @@ pub fn detections(
     let n = match shape.as_slice() {
         [n, 4] => *n,
         other => {
-            return Err(TensorError::Layout { name: "boxes".into(), why: format!("shape {other:?}, expected [N, 4]") });
+            return Err(TensorError::Layout {
+                name: "boxes".into(),
+                why: format!("shape {other:?}, expected [N, 4]"),
+            });
         }
     };
     let (scores, _) = response.fp32("scores")?;
     if scores.len() != n {
-        return Err(TensorError::Layout { name: "scores".into(), why: format!("{} scores for {n} boxes", scores.len()) });
+        return Err(TensorError::Layout {
+            name: "scores".into(),
+            why: format!("{} scores for {n} boxes", scores.len()),
+        });
     }
     let labels = match response.output("labels") {
         Some(_) => Some(response.bytes("labels")?),
         None => None,
     };
     if let Some(count) = labels.as_ref().map(Vec::len).filter(|count| *count != n) {
-        return Err(TensorError::Layout { name: "labels".into(), why: format!("{count} labels for {n} boxes") });
+        return Err(TensorError::Layout {
+            name: "labels".into(),
+            why: format!("{count} labels for {n} boxes"),
+        });
     }
     let (fw, fh) = (width.min(usize::from(u16::MAX)) as f32, height.min(usize::from(u16::MAX)) as f32);
     let mut found = Vec::with_capacity(n.min(MAX_DETECTIONS * 4));
@@ -46,7 +55,7 @@ pub fn detections(
         found.push(Detection { x, y, w, h, score: Detection::score_from_f32(*score), label });
     }
     // Best first; the cap keeps the most confident.
-    found.sort_by(|a, b| b.score.cmp(&a.score));
+    found.sort_by_key(|d| std::cmp::Reverse(d.score));
     found.truncate(MAX_DETECTIONS);
     Ok(found)
 }
@@ -87,11 +96,17 @@ mod tests {
     fn response(boxes: &[f32], scores: &[f32], labels: Option<&[&str]>) -> InferResponse {
         let n = scores.len();
         let mut outputs = vec![
-            format!(r#"{{"name":"boxes","datatype":"FP32","shape":[{},4],"data":{boxes:?}}}"#, boxes.len() / 4),
+            format!(
+                r#"{{"name":"boxes","datatype":"FP32","shape":[{},4],"data":{boxes:?}}}"#,
+                boxes.len() / 4
+            ),
             format!(r#"{{"name":"scores","datatype":"FP32","shape":[{n}],"data":{scores:?}}}"#),
         ];
         if let Some(labels) = labels {
-            outputs.push(format!(r#"{{"name":"labels","datatype":"BYTES","shape":[{}],"data":{labels:?}}}"#, labels.len()));
+            outputs.push(format!(
+                r#"{{"name":"labels","datatype":"BYTES","shape":[{}],"data":{labels:?}}}"#,
+                labels.len()
+            ));
         }
         let body = format!(r#"{{"outputs":[{}]}}"#, outputs.join(","));
         decode_response(body.into_bytes(), None).expect("test response decodes")
@@ -106,8 +121,14 @@ mod tests {
         );
         let d = detections(&r, 100, 60, "model").expect("ok");
         assert_eq!(d.len(), 2, "the empty box is dropped: {d:?}");
-        assert_eq!((d[0].x, d[0].y, d[0].w, d[0].h, d[0].score, d[0].label.as_str()), (90, 50, 10, 10, 9000, "b"));
-        assert_eq!((d[1].x, d[1].y, d[1].w, d[1].h, d[1].score, d[1].label.as_str()), (0, 10, 15, 21, 5000, "a"));
+        assert_eq!(
+            (d[0].x, d[0].y, d[0].w, d[0].h, d[0].score, d[0].label.as_str()),
+            (90, 50, 10, 10, 9000, "b")
+        );
+        assert_eq!(
+            (d[1].x, d[1].y, d[1].w, d[1].h, d[1].score, d[1].label.as_str()),
+            (0, 10, 15, 21, 5000, "a")
+        );
     }
 
     #[test]
@@ -125,8 +146,11 @@ mod tests {
     fn mismatched_outputs_are_errors() {
         assert!(detections(&response(&[0.0; 8], &[1.0], None), 10, 10, "m").is_err());
         assert!(detections(&response(&[0.0; 4], &[1.0], Some(&["a", "b"])), 10, 10, "m").is_err());
-        let r = decode_response(br#"{"outputs":[{"name":"boxes","datatype":"FP32","shape":[4],"data":[0,0,1,1]}]}"#.to_vec(), None)
-            .expect("decodes");
+        let r = decode_response(
+            br#"{"outputs":[{"name":"boxes","datatype":"FP32","shape":[4],"data":[0,0,1,1]}]}"#.to_vec(),
+            None,
+        )
+        .expect("decodes");
         assert!(detections(&r, 10, 10, "m").is_err());
     }
 

@@ -113,12 +113,12 @@ pub fn parse_response(buf: &[u8], eof: bool, limits: &Limits) -> Result<Option<R
                 (rest[..n].to_vec(), n, false)
             }
             Framing::Chunked => match dechunk(rest, limits.max_body)? {
-                Some((ranges, used)) => {
-                    let mut body = Vec::with_capacity(ranges.iter().map(|r| r.len()).sum());
-                    for r in ranges {
+                Some(chunks) => {
+                    let mut body = Vec::with_capacity(chunks.data.iter().map(|r| r.len()).sum());
+                    for r in chunks.data {
                         body.extend_from_slice(&rest[r]);
                     }
-                    (body, used, false)
+                    (body, chunks.used, false)
                 }
                 None if eof => return Err(HttpError::Truncated(buf.len())),
                 None => return Ok(None),
@@ -161,12 +161,15 @@ fn parse_head(buf: &[u8], eof: bool, limits: &Limits) -> Result<Option<Head>, Ht
             let http10 = response.version == Some(0);
             let mut headers = Vec::with_capacity(response.headers.len());
             for h in response.headers.iter() {
-                let value = std::str::from_utf8(h.value).map_err(|_| HttpError::Head("header value is not UTF-8"))?;
+                let value =
+                    std::str::from_utf8(h.value).map_err(|_| HttpError::Head("header value is not UTF-8"))?;
                 headers.push((h.name.to_ascii_lowercase(), value.trim().to_string()));
             }
             Ok(Some(Head { status, headers, http10, len }))
         }
-        Ok(httparse::Status::Partial) if buf.len() >= limits.max_head => Err(HttpError::HeadTooLarge(limits.max_head)),
+        Ok(httparse::Status::Partial) if buf.len() >= limits.max_head => {
+            Err(HttpError::HeadTooLarge(limits.max_head))
+        }
         Ok(httparse::Status::Partial) if eof => Err(HttpError::Truncated(buf.len())),
         Ok(httparse::Status::Partial) => Ok(None),
         Err(httparse::Error::TooManyHeaders) => Err(HttpError::TooManyHeaders(limits.max_headers)),
@@ -231,9 +234,17 @@ fn wants_close(headers: &[(String, String)], http10: bool) -> bool {
     close
 }
 
-/// Walks a chunked body (RFC 9112 7.1): the data ranges and the bytes used, or `None` if the
-/// buffer ends first. Trailers are read and ignored.
-fn dechunk(buf: &[u8], max_body: usize) -> Result<Option<(Vec<Range<usize>>, usize)>, HttpError> {
+/// A complete chunked body.
+struct Chunks {
+    /// Where each chunk's data is.
+    data: Vec<Range<usize>>,
+    /// Bytes of the buffer the body used, trailers included.
+    used: usize,
+}
+
+/// Walks a chunked body (RFC 9112 7.1), or `None` if the buffer ends first. Trailers are read and
+/// ignored.
+fn dechunk(buf: &[u8], max_body: usize) -> Result<Option<Chunks>, HttpError> {
     let mut at = 0;
     let mut total = 0usize;
     let mut ranges = Vec::new();
@@ -244,7 +255,8 @@ fn dechunk(buf: &[u8], max_body: usize) -> Result<Option<(Vec<Range<usize>>, usi
             Err(_) => return Err(HttpError::Chunk(at)),
         };
         let size = usize::try_from(size).map_err(|_| HttpError::BodyTooLarge(max_body))?;
-        total = total.checked_add(size).filter(|t| *t <= max_body).ok_or(HttpError::BodyTooLarge(max_body))?;
+        total =
+            total.checked_add(size).filter(|t| *t <= max_body).ok_or(HttpError::BodyTooLarge(max_body))?;
         at += line_len;
         if size == 0 {
             // Trailer section: header lines until an empty line.
@@ -257,7 +269,7 @@ fn dechunk(buf: &[u8], max_body: usize) -> Result<Option<(Vec<Range<usize>>, usi
                 };
                 at += end + 2;
                 if end == 0 {
-                    return Ok(Some((ranges, at)));
+                    return Ok(Some(Chunks { data: ranges, used: at }));
                 }
             }
         }

@@ -136,34 +136,42 @@ pub fn decode_response(body: Vec<u8>, header_len: Option<&str>) -> Result<InferR
         }
         None => body.len(),
     };
-    let header: Header = serde_json::from_slice(&body[..json_len]).map_err(|e| TensorError::Json(e.to_string()))?;
+    let header: Header =
+        serde_json::from_slice(&body[..json_len]).map_err(|e| TensorError::Json(e.to_string()))?;
     let mut at = json_len;
     let mut outputs = Vec::with_capacity(header.outputs.len());
     for o in header.outputs {
-        let shape = o
-            .shape
-            .iter()
-            .map(|d| usize::try_from(*d))
-            .collect::<Result<Vec<usize>, _>>()
-            .map_err(|_| TensorError::Layout { name: o.name.clone(), why: format!("negative dimension in {:?}", o.shape) })?;
+        let shape =
+            o.shape.iter().map(|d| usize::try_from(*d)).collect::<Result<Vec<usize>, _>>().map_err(|_| {
+                TensorError::Layout {
+                    name: o.name.clone(),
+                    why: format!("negative dimension in {:?}", o.shape),
+                }
+            })?;
         let binary_size = o.parameters.as_ref().and_then(|p| p.get("binary_data_size"));
         let data = match (binary_size, o.data) {
             (Some(size), _) => {
-                let size = size.as_u64().and_then(|s| usize::try_from(s).ok()).ok_or_else(|| TensorError::Layout {
-                    name: o.name.clone(),
-                    why: format!("binary_data_size {size} is not a size"),
+                let size = size.as_u64().and_then(|s| usize::try_from(s).ok()).ok_or_else(|| {
+                    TensorError::Layout {
+                        name: o.name.clone(),
+                        why: format!("binary_data_size {size} is not a size"),
+                    }
                 })?;
-                let end = at.checked_add(size).filter(|e| *e <= body.len()).ok_or(TensorError::BinarySize {
-                    need: at.saturating_add(size).saturating_sub(json_len),
-                    have: body.len() - json_len,
-                })?;
+                let end =
+                    at.checked_add(size).filter(|e| *e <= body.len()).ok_or(TensorError::BinarySize {
+                        need: at.saturating_add(size).saturating_sub(json_len),
+                        have: body.len() - json_len,
+                    })?;
                 let range = at..end;
                 at = end;
                 Data::Binary(range)
             }
             (None, Some(data)) => Data::Json(data),
             (None, None) => {
-                return Err(TensorError::Layout { name: o.name, why: "neither data nor binary_data_size".into() });
+                return Err(TensorError::Layout {
+                    name: o.name,
+                    why: "neither data nor binary_data_size".into(),
+                });
             }
         };
         outputs.push(Output { name: o.name, datatype: o.datatype, shape, data });
@@ -188,7 +196,11 @@ impl InferResponse {
     pub fn fp32(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>), TensorError> {
         let o = self.required(name)?;
         if o.datatype != "FP32" {
-            return Err(TensorError::Datatype { name: o.name.clone(), got: o.datatype.clone(), want: "FP32" });
+            return Err(TensorError::Datatype {
+                name: o.name.clone(),
+                got: o.datatype.clone(),
+                want: "FP32",
+            });
         }
         let layout = |why: String| TensorError::Layout { name: o.name.clone(), why };
         let n = o.elements().ok_or_else(|| layout("shape overflows".into()))?;
@@ -223,7 +235,11 @@ impl InferResponse {
     pub fn bytes(&self, name: &str) -> Result<Vec<Vec<u8>>, TensorError> {
         let o = self.required(name)?;
         if o.datatype != "BYTES" {
-            return Err(TensorError::Datatype { name: o.name.clone(), got: o.datatype.clone(), want: "BYTES" });
+            return Err(TensorError::Datatype {
+                name: o.name.clone(),
+                got: o.datatype.clone(),
+                want: "BYTES",
+            });
         }
         let layout = |why: String| TensorError::Layout { name: o.name.clone(), why };
         let n = o.elements().ok_or_else(|| layout("shape overflows".into()))?;
@@ -235,9 +251,11 @@ impl InferResponse {
                     if out.len() == n {
                         return Err(layout(format!("bytes left after {n} elements")));
                     }
-                    let (len, tail) = rest.split_first_chunk::<4>().ok_or_else(|| layout("truncated length".into()))?;
+                    let (len, tail) =
+                        rest.split_first_chunk::<4>().ok_or_else(|| layout("truncated length".into()))?;
                     let len = u32::from_le_bytes(*len) as usize;
-                    let element = tail.get(..len).ok_or_else(|| layout(format!("element of {len} bytes truncated")))?;
+                    let element =
+                        tail.get(..len).ok_or_else(|| layout(format!("element of {len} bytes truncated")))?;
                     out.push(element.to_vec());
                     rest = &tail[len..];
                 }
@@ -284,7 +302,9 @@ mod tests {
     fn triton_binary() -> (Vec<u8>, String) {
         let header = br#"{"model_name":"boxfinder","model_version":"1","outputs":[{"name":"boxes","datatype":"FP32","shape":[1,4],"parameters":{"binary_data_size":16}},{"name":"scores","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":4}},{"name":"labels","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":7}}]}"#;
         let mut body = header.to_vec();
-        body.extend_from_slice(b"\x00\x00 B\x00\x00\xf0A\x00\x00 B\x00\x00\xf0A\x00\x00\x80?\x03\x00\x00\x00box");
+        body.extend_from_slice(
+            b"\x00\x00 B\x00\x00\xf0A\x00\x00 B\x00\x00\xf0A\x00\x00\x80?\x03\x00\x00\x00box",
+        );
         (body, header.len().to_string())
     }
 
@@ -306,7 +326,8 @@ mod tests {
         let r = decode_response(body.to_vec(), None).expect("decodes");
         assert_eq!(r.fp32("boxes").expect("boxes").0, vec![40.0, 30.0, 40.0, 30.0]);
         assert_eq!(r.bytes("labels").expect("labels"), vec![b"box".to_vec()]);
-        let nested = br#"{"outputs":[{"name":"boxes","datatype":"FP32","shape":[2,2],"data":[[1,2],[3,4]]}]}"#;
+        let nested =
+            br#"{"outputs":[{"name":"boxes","datatype":"FP32","shape":[2,2],"data":[[1,2],[3,4]]}]}"#;
         let r = decode_response(nested.to_vec(), None).expect("decodes");
         assert_eq!(r.fp32("boxes").expect("boxes").0, vec![1.0, 2.0, 3.0, 4.0]);
     }
@@ -345,11 +366,17 @@ mod tests {
             decode_response(body, Some(&header.len().to_string()))
         };
         // Extra bytes after the sections.
-        let r = with(r#"{"outputs":[{"name":"s","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":4}}]}"#, &[0; 5]);
+        let r = with(
+            r#"{"outputs":[{"name":"s","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":4}}]}"#,
+            &[0; 5],
+        );
         assert!(matches!(r, Err(TensorError::BinarySize { .. })));
         // Size not matching the shape.
-        let r = with(r#"{"outputs":[{"name":"s","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":4}}]}"#, &[0; 4])
-            .expect("decodes");
+        let r = with(
+            r#"{"outputs":[{"name":"s","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":4}}]}"#,
+            &[0; 4],
+        )
+        .expect("decodes");
         assert!(matches!(r.fp32("s"), Err(TensorError::Layout { .. })));
         // Huge shape.
         let r = with(
@@ -370,7 +397,12 @@ mod tests {
             assert!(with(h, &[]).is_err(), "{h}");
         }
         // BYTES: a length running past the end, bytes left over, too few elements.
-        for (bin, shape) in [(&b"\x05\x00\x00\x00abc"[..], 1), (b"\x01\x00\x00\x00ab", 1), (b"\x01\x00\x00\x00a", 2), (b"\x01\x00", 1)] {
+        for (bin, shape) in [
+            (&b"\x05\x00\x00\x00abc"[..], 1),
+            (b"\x01\x00\x00\x00ab", 1),
+            (b"\x01\x00\x00\x00a", 2),
+            (b"\x01\x00", 1),
+        ] {
             let h = format!(
                 r#"{{"outputs":[{{"name":"l","datatype":"BYTES","shape":[{shape}],"parameters":{{"binary_data_size":{}}}}}]}}"#,
                 bin.len()
@@ -379,11 +411,17 @@ mod tests {
             assert!(matches!(r.bytes("l"), Err(TensorError::Layout { .. })), "{bin:?}");
         }
         // JSON data of the wrong kind.
-        let r = decode_response(br#"{"outputs":[{"name":"s","datatype":"FP32","shape":[1],"data":["x"]}]}"#.to_vec(), None)
-            .expect("decodes");
+        let r = decode_response(
+            br#"{"outputs":[{"name":"s","datatype":"FP32","shape":[1],"data":["x"]}]}"#.to_vec(),
+            None,
+        )
+        .expect("decodes");
         assert!(r.fp32("s").is_err());
-        let r = decode_response(br#"{"outputs":[{"name":"s","datatype":"FP32","shape":[1],"data":1}]}"#.to_vec(), None)
-            .expect("decodes");
+        let r = decode_response(
+            br#"{"outputs":[{"name":"s","datatype":"FP32","shape":[1],"data":1}]}"#.to_vec(),
+            None,
+        )
+        .expect("decodes");
         assert!(r.fp32("s").is_err());
         assert!(matches!(decode_response(b"{}".to_vec(), Some("x")), Err(TensorError::HeaderLength(_))));
     }
