@@ -340,6 +340,13 @@ fn dead_ports_and_garbage_are_typed_errors() {
     let asked = Instant::now();
     assert!(matches!(model.infer(&picture), Err(KServeError::Timeout { .. })));
     assert!(asked.elapsed() < Duration::from_secs(3), "{:?}", asked.elapsed());
+    let asked = Instant::now();
+    let long_timeout = KServeOptions { timeout: Duration::from_secs(30), ..options(&url) };
+    assert!(matches!(
+        wait_ready(&long_timeout, Duration::from_millis(300)),
+        Err(KServeError::NotReady { .. })
+    ));
+    assert!(asked.elapsed() < Duration::from_secs(3), "the deadline bounds readiness: {:?}", asked.elapsed());
     drop(silent);
 
     // Bad options are rejected up front.

@@ -257,8 +257,12 @@ pub fn wait_ready(options: &KServeOptions, deadline: Duration) -> Result<(), KSe
     let endpoint = Endpoint::parse(&options.url)?;
     let model_ready = format!("{}/ready", options.model_path()?);
     let started = Instant::now();
-    let mut connection = Connection::new(endpoint, options.timeout.min(deadline), http::Limits::default());
     loop {
+        // Each attempt gets at most the time left, so the deadline holds even against a server
+        // that accepts and never answers.
+        let left = deadline.saturating_sub(started.elapsed()).max(Duration::from_millis(1));
+        let mut connection =
+            Connection::new(endpoint.clone(), options.timeout.min(left), http::Limits::default());
         let last = match ready(&mut connection, &model_ready) {
             Ok(()) => return Ok(()),
             Err(e) => e,

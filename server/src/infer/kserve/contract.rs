@@ -1,5 +1,5 @@
-//! The detection model contract on top of KServe outputs: `boxes` FP32 [N, 4] (x, y, w, h in input
-//! pixels), `scores` FP32 [N], optional `labels` BYTES [N], turned into wire [`Detection`]s clamped
+//! The detection model contract on top of KServe outputs: `boxes` FP32 `[N, 4]` (x, y, w, h in input
+//! pixels), `scores` FP32 `[N]`, optional `labels` BYTES `[N]`, turned into wire [`Detection`]s clamped
 //! to the picture, best first, at most [`MAX_DETECTIONS`]. Pure: no I/O.
 
 use super::tensor::{InferResponse, TensorError};

@@ -85,6 +85,17 @@ enum Framing {
 /// nothing more will arrive. `Ok(None)`: need more bytes. `request_was_head` is not supported: the
 /// client only sends GET and POST.
 pub fn parse_response(buf: &[u8], eof: bool, limits: &Limits) -> Result<Option<Response>, HttpError> {
+    let parsed = parse_framed(buf, eof, limits)?;
+    // Whatever the framing (endless interim responses, chunk extensions, trailers), a response
+    // still incomplete past head + twice the body cap is not one we will take.
+    let most = limits.max_head.saturating_add(limits.max_body.saturating_mul(2));
+    if parsed.is_none() && buf.len() > most {
+        return Err(HttpError::BodyTooLarge(limits.max_body));
+    }
+    Ok(parsed)
+}
+
+fn parse_framed(buf: &[u8], eof: bool, limits: &Limits) -> Result<Option<Response>, HttpError> {
     let mut start = 0;
     loop {
         let Some(head) = parse_head(&buf[start..], eof, limits)? else {
@@ -369,6 +380,11 @@ mod tests {
         assert_eq!(parse_response(huge, false, &small), Err(HttpError::BodyTooLarge(4)));
         let big = b"HTTP/1.1 200 OK\r\n\r\nabcde";
         assert_eq!(parse_response(big, true, &small), Err(HttpError::BodyTooLarge(4)));
+        let endless = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(10);
+        assert_eq!(parse_response(&endless, false, &small), Err(HttpError::BodyTooLarge(4)));
+        let extensions =
+            [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;".as_slice(), &[b'a'; 200]].concat();
+        assert!(parse_response(&extensions, false, &small).is_err());
     }
 
     #[test]
