@@ -7,9 +7,10 @@
 //! are counted as dropped samples). Results go back to the hub, which sends them to viewers in order
 //! with the frames, and — when a broker is configured — to the broker.
 //!
-//! Analyzers: [`motion`] (built in: moving regions from frame differences, needs no server) and
-//! `kserve` (any KServe v2 / Triton inference server).
+//! Analyzers: [`motion`] (built in: moving regions by background subtraction, needs no server) and
+//! [`kserve`] (any KServe v2 / Triton inference server).
 
+pub mod kserve;
 pub mod motion;
 pub mod reports;
 pub mod worker;
