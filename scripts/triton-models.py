@@ -9,11 +9,14 @@ Binds 127.0.0.1 only. Serves, with the contract documented in server/src/infer/k
              saturation and value thresholds, connected components, tiny ones dropped. Computed from
              the pixels only.
   face       OpenCV's Haar cascade frontal-face detector, shipped inside opencv-python-headless.
+  boxfinder_slow
+             boxfinder made slow on purpose (--slow-ms, default 250 ms per picture): for testing that
+             viewers keep their frame rate while a model is slow.
 
 Nothing is downloaded. Prints `triton-models: ready http=<port>` once both models answer, and exits
 cleanly on SIGTERM or SIGINT.
 
-Usage: triton-models.py --http-port PORT [--grpc-port PORT] [--metrics-port PORT]
+Usage: triton-models.py --http-port PORT [--grpc-port PORT] [--metrics-port PORT] [--slow-ms MS]
 (ports left out, or 0, are chosen free on 127.0.0.1).
 """
 
@@ -97,6 +100,14 @@ def boxfinder(inputs):
     return outputs([b for _, b in found], [s for s, _ in found], ["box"] * len(found))
 
 
+def make_slow(model, seconds):
+    def slow(inputs):
+        time.sleep(seconds)
+        return model(inputs)
+
+    return slow
+
+
 def make_face():
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     if cascade.empty():
@@ -131,6 +142,7 @@ def main() -> int:
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--grpc-port", type=int, default=0)
     parser.add_argument("--metrics-port", type=int, default=0)
+    parser.add_argument("--slow-ms", type=int, default=250)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
@@ -161,9 +173,11 @@ def main() -> int:
     with Triton(config=config) as triton:
         triton.bind(model_name="boxfinder", infer_func=per_request(boxfinder), inputs=inputs, outputs=outs, config=model_config)
         triton.bind(model_name="face", infer_func=per_request(make_face()), inputs=inputs, outputs=outs, config=model_config)
+        slow = per_request(make_slow(boxfinder, args.slow_ms / 1000.0))
+        triton.bind(model_name="boxfinder_slow", infer_func=slow, inputs=inputs, outputs=outs, config=model_config)
         triton.run()
         print(
-            f"triton-models: ready http={args.http_port} models=boxfinder,face startup={time.monotonic() - started:.1f}s",
+            f"triton-models: ready http={args.http_port} models=boxfinder,face,boxfinder_slow startup={time.monotonic() - started:.1f}s",
             flush=True,
         )
         while not stop.wait(1.0):
