@@ -1,7 +1,7 @@
 //! The inference worker driver: taps a stream's hub, decodes every access unit natively on its own
 //! thread, and runs the analyzer on another thread over the newest decoded picture only.
 //!
-//! The two threads meet in a one-picture [`Slot`]: the decoder overwrites what the model has not
+//! The two threads meet in a one-picture slot: the decoder overwrites what the model has not
 //! taken yet (a dropped sample), so a slow model never queues pictures and never slows the video —
 //! the hub's tap itself skips ahead if even decoding falls behind. Results are published to the hub
 //! (viewers and results taps) keyed by the analysed frame's id; a replaced picture is published as
