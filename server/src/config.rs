@@ -25,6 +25,9 @@
 //! max_request_bytes = 65536
 //! header_timeout_ms = 10000  # request headers (and TLS handshake) must arrive within this
 //! write_timeout_ms = 10000   # a viewer whose socket accepts nothing for this long is dropped
+//! [bus]                 # a NATS broker between ingest, delivery and inference nodes
+//! nats = "nats://127.0.0.1:4222"
+//! role = "all"            # all | ingest | deliver | worker
 //! [[stream]]
 //! id = "pattern"
 //! kind = "pattern"        # width, height, fps, bitrate, gop
@@ -157,6 +160,9 @@ pub struct Config {
     /// Per-client limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// The broker between nodes.
+    #[serde(default)]
+    pub bus: crate::bus::BusConfig,
     /// The streams; empty means the defaults.
     #[serde(default, rename = "stream")]
     pub streams: Vec<StreamConfig>,
@@ -187,6 +193,7 @@ impl Default for Config {
             access: Default::default(),
             tls: None,
             limits: LimitsConfig::default(),
+            bus: Default::default(),
             streams: Vec::new(),
         }
     }
@@ -269,6 +276,7 @@ impl Config {
         if self.max_viewers == 0 {
             return Err(ConfigError::Invalid("max_viewers must be at least 1".into()));
         }
+        self.bus.validate().map_err(ConfigError::Invalid)?;
         let l = &self.limits;
         if l.max_connections_per_ip == 0
             || l.max_request_bytes < 1024

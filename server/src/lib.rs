@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod api;
+pub mod bus;
 pub mod config;
 pub mod frame;
 pub mod hub;
@@ -57,6 +58,8 @@ pub struct App {
     pub denied: AtomicU64,
     /// Connection-level counters.
     pub conns: Arc<serve::ConnCounters>,
+    /// What the broker link did (all zero without a broker).
+    pub bus: Arc<bus::BusCounters>,
 }
 
 /// Bytes each transport wrote to viewers, counted with its framing: WebSocket frame headers, HTTP
@@ -96,6 +99,9 @@ pub enum ServerError {
     /// The TLS certificate or key is unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The broker is unreachable or refused a subscription.
+    #[error(transparent)]
+    Bus(#[from] bus::BusError),
     /// A socket or thread error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -170,7 +176,8 @@ pub async fn run(
     let stop = StopFlag::default();
     let mut streams = BTreeMap::new();
     let mut threads = Vec::new();
-    for s in config.effective_streams() {
+    let local_streams = if config.bus.role.runs_sources() { config.effective_streams() } else { Vec::new() };
+    for s in local_streams {
         let info = StreamInfo {
             id: s.id.clone(),
             kind: s.source.kind().into(),
@@ -181,6 +188,9 @@ pub async fn run(
         threads.push(sources::spawn(s.id.clone(), s.source.clone(), hub.clone(), stop.clone())?);
         streams.insert(s.id, hub);
     }
+    // With a broker: publish local streams, or serve streams relayed from it (deliver, worker).
+    let (bus, relayed) = bus::start(&config.bus, &streams, limits).await?;
+    streams.extend(relayed);
     let (closing, closing_rx) = watch::channel(false);
     let http_ip = listener.local_addr()?.ip();
     let (webrtc, webrtc_task) = if config.webrtc.enabled {
@@ -201,6 +211,7 @@ pub async fn run(
         access,
         denied: AtomicU64::new(0),
         conns: Default::default(),
+        bus: bus.counters.clone(),
     });
     let l = &config.limits;
     let conn_limits = serve::ConnLimits {
@@ -217,6 +228,7 @@ pub async fn run(
     let drain = std::time::Duration::from_secs(5);
     serve::serve(listener, tls, routes, conn_limits, app.conns.clone(), shutdown, drain).await;
     stop.set();
+    drop(bus);
     if let Some(t) = webrtc_task {
         let _ = t.await;
     }
