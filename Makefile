@@ -6,7 +6,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 LISTEN ?= 127.0.0.1:8080
 CARGO ?= cargo
 
-.PHONY: soak run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency bench-transports bench-impair fuzz-smoke clips
+.PHONY: soak run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency bench-transports bench-impair bench-inference fuzz-smoke clips
 
 run: setup wasm server
 	./target/release/nalcast-server --listen $(LISTEN) --www www
@@ -49,6 +49,7 @@ conformance: wasm
 test-e2e: wasm server
 	node tests/e2e/page.test.mjs
 	node tests/e2e/transports.test.mjs
+	node tests/e2e/overlay.test.mjs
 	node tests/e2e/access.test.mjs
 	node tests/e2e/recover.test.mjs
 	node tests/e2e/corrupt.test.mjs
@@ -76,6 +77,11 @@ fuzz-smoke: setup
 
 bench-transports: setup wasm server
 	node tests/e2e/bench-transports.mjs
+
+# Model results drawn on the exact frame: results/s, added delay (overlays on − off, same run), and
+# the frame-sync error distribution against drawing results as they arrive.
+bench-inference: setup wasm server
+	node tests/e2e/bench-inference.mjs
 
 # Each transport through 2 % loss + 50 ms delay (userspace emulation: no netem here; needs root for ip netns).
 bench-impair: setup wasm server

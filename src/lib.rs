@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod decoder;
+pub mod overlay;
 pub mod paint;
 pub mod player;
 pub mod stats;

@@ -7,21 +7,28 @@
 //! source sends nothing as `stalled`, keeps the clock offset from ping/pong, and reports
 //! [`StatsSnapshot`]s.
 //!
+//! With an overlay canvas (`setOverlay`), a model's results are drawn on exactly the frame they
+//! describe: while results flow, incoming frames are held just long enough for their results to
+//! arrive (the policy is [`nalcast_proto::overlay`]); see [`crate::overlay`].
+//!
 //! ```js
 //! const player = new Player(canvas, { server: "http://host:8080", stream: "pattern", transport: "auto" });
 //! // transport: "websocket" | "webrtc" | "webrtc-realtime" | "http" | "auto" (default "websocket")
 //! new Player(canvas, "ws://host:8080/ws/streams/pattern");   // shorthand for a WebSocket URL
 //! player.stats();   // { transport, state, fps, bitrateKbps, decodeMs, latencyMs, dropped, skipped, ... }
-//! player.onframe = (e) => { /* { seq, latencyMs, decodeMs, width, height } after each painted picture */ };
+//! player.onframe = (e) => { /* { seq, latencyMs, decodeMs, width, height, overlay } after each painted picture */ };
+//! player.setOverlay(overlayCanvas);   // draw model results over the video (null: stop)
 //! player.close();
 //! ```
 
 use crate::clock::ClockSync;
+use crate::overlay::{Drawn, Overlay, OverlayStats};
 use crate::paint::Painter;
 use crate::stats::{Stats, StatsSnapshot};
 use crate::transport::reconnect::{Backoff, Liveness, Verdict, stall_after_ms};
 use crate::transport::{self, Kind, Link, Sink, Target};
 use nalcast_codec::Decoder;
+use nalcast_proto::overlay::{Hold, HoldOptions};
 use nalcast_proto::wire::{ClientMessage, ServerMessage};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -38,6 +45,8 @@ const FAST_PINGS: u32 = 6;
 const PING_TICK_MS: i32 = 100;
 /// A connection that has painted nothing after this long counts as failed (`auto` moves on).
 const FIRST_FRAME_TIMEOUT_MS: i32 = 5000;
+/// How often a player drawing overlays reports to the server (frames drawn, late results, age).
+const REPORT_MS: f64 = 2000.0;
 
 /// Wall clock in microseconds since the Unix epoch, with sub-millisecond resolution where available.
 fn now_epoch_us() -> f64 {
@@ -102,6 +111,17 @@ struct FrameEvent {
     decode_ms: f64,
     width: u32,
     height: u32,
+    /// The model results drawn on this picture, if any.
+    overlay: Option<Drawn>,
+}
+
+/// What `Player.stats()` returns: the player's numbers and the overlay's.
+#[derive(serde::Serialize)]
+struct FullStats {
+    #[serde(flatten)]
+    player: StatsSnapshot,
+    #[serde(flatten)]
+    overlay: OverlayStats,
 }
 
 struct Inner {
@@ -137,6 +157,30 @@ struct Inner {
     connect_started: f64,
     closed: bool,
     on_frame: Option<js_sys::Function>,
+    overlay: Overlay,
+    /// Messages held until their frame's results arrive (only while drawing overlays).
+    hold: Hold<ServerMessage>,
+    hold_timer: Option<Timer>,
+    last_report_ms: f64,
+    on_results: Option<js_sys::Function>,
+    /// Results received but not yet passed to `onresults`.
+    results_out: Vec<ResultsEvent>,
+}
+
+/// What the `onresults` callback receives for each model result.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultsEvent {
+    seq: f64,
+    model: String,
+    inference_ms: f64,
+    /// `[x, y, w, h, score]` per detection, in the analysed picture's pixels.
+    detections: Vec<[f64; 5]>,
+    labels: Vec<String>,
+    width: u32,
+    height: u32,
+    /// The newest frame id painted when the results arrived.
+    last_painted: Option<f64>,
 }
 
 /// A live stream player (JS `Player`).
@@ -233,7 +277,14 @@ impl Player {
             connect_started: 0.0,
             closed: false,
             on_frame: None,
+            overlay: Overlay::default(),
+            hold: Hold::new(HoldOptions::default()),
+            hold_timer: None,
+            last_report_ms: 0.0,
+            on_results: None,
+            results_out: Vec::new(),
         }));
+        inner.borrow_mut().hold.set_enabled(false);
         connect(&inner);
         let weak = Rc::downgrade(&inner);
         let ping = set_timer(PING_TICK_MS, true, move || {
@@ -246,6 +297,12 @@ impl Player {
                 inner.send_ping();
             }
             inner.check_stall(now);
+            if now - inner.last_report_ms >= REPORT_MS {
+                inner.last_report_ms = now;
+                if let Some(report) = inner.overlay.take_report() {
+                    inner.send(ClientMessage::Report(report));
+                }
+            }
             if verdict == Verdict::Dead {
                 let dead_ms = inner.kind.dead_ms();
                 drop(inner);
@@ -261,8 +318,14 @@ impl Player {
 
     /// Current statistics (see the README for the fields).
     pub fn stats(&self) -> Result<JsValue, JsError> {
-        let snapshot: StatsSnapshot = self.inner.borrow_mut().stats.snapshot(now_ms());
-        Ok(serde_wasm_bindgen::to_value(&snapshot)?)
+        let mut inner = self.inner.borrow_mut();
+        let now = now_ms();
+        let hold_ms = if inner.hold.active(now) { inner.hold.window_ms() } else { 0.0 };
+        let full =
+            FullStats { player: inner.stats.snapshot(now), overlay: inner.overlay.snapshot(now, hold_ms) };
+        // Flattened fields serialize as a map: ask for a plain object, not a JS `Map`.
+        let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+        Ok(serde::Serialize::serialize(&full, &serializer)?)
     }
 
     /// The estimated offset of the server's clock from this page's, in ms (once synced).
@@ -284,6 +347,28 @@ impl Player {
         self.inner.borrow_mut().on_frame = callback;
     }
 
+    /// Draws model results on `canvas` (transparent, laid over the video canvas; it is sized to the
+    /// picture), each on exactly the frame it describes; `null` stops drawing and holding.
+    #[wasm_bindgen(js_name = setOverlay)]
+    pub fn set_overlay(&self, canvas: Option<HtmlCanvasElement>) -> Result<(), JsError> {
+        let mut inner = self.inner.borrow_mut();
+        inner.overlay.set_canvas(canvas).map_err(|e| JsError::new(&format!("{e:?}")))?;
+        let enabled = inner.overlay.enabled();
+        inner.hold.set_enabled(enabled);
+        drop(inner);
+        if !enabled {
+            release_held(&self.inner);
+        }
+        Ok(())
+    }
+
+    /// A function called with each model result as it arrives — `{ seq, model, inferenceMs,
+    /// detections: [[x, y, w, h, score]…], labels, width, height, lastPainted }` — or `null`.
+    #[wasm_bindgen(setter)]
+    pub fn set_onresults(&self, callback: Option<js_sys::Function>) {
+        self.inner.borrow_mut().on_results = callback;
+    }
+
     /// Asks the server for a keyframe.
     #[wasm_bindgen(js_name = requestKeyframe)]
     pub fn request_keyframe(&self) {
@@ -298,7 +383,10 @@ impl Player {
         if let Some(link) = inner.link.take() {
             retire(link);
         }
-        for timer in [inner.reconnect.take(), inner.ping.take(), inner.watchdog.take()].into_iter().flatten()
+        for timer in
+            [inner.reconnect.take(), inner.ping.take(), inner.watchdog.take(), inner.hold_timer.take()]
+                .into_iter()
+                .flatten()
         {
             timer.clear();
         }
@@ -356,7 +444,9 @@ impl Inner {
         }
     }
 
-    fn on_message(&mut self, bytes: &[u8]) -> Option<FrameEvent> {
+    /// A message from the server: answered at once, or (frames and what must stay in order with
+    /// them) held for their results while overlays are drawn. Returns the painted pictures.
+    fn on_message(&mut self, bytes: &[u8]) -> Vec<FrameEvent> {
         let now = now_ms();
         self.stats.received(now, bytes.len());
         if let Some(l) = &mut self.liveness {
@@ -366,10 +456,65 @@ impl Inner {
             Ok(m) => m,
             Err(e) => {
                 web_sys::console::warn_1(&format!("nalcast: bad message from server: {e}").into());
-                return None;
+                return Vec::new();
             }
         };
         match msg {
+            ServerMessage::Results(r) => {
+                self.hold.result(r.seq, now);
+                let painted = self.stats.totals.last_seq.map(|s| s as u64);
+                if self.on_results.is_some() && self.results_out.len() < 64 {
+                    self.results_out.push(ResultsEvent {
+                        seq: r.seq as f64,
+                        model: r.model.clone(),
+                        inference_ms: f64::from(r.inference_us) / 1000.0,
+                        detections: r
+                            .detections
+                            .iter()
+                            .map(|d| {
+                                let [x, y, w, h] = [d.x, d.y, d.w, d.h].map(f64::from);
+                                [x, y, w, h, f64::from(d.score_f32())]
+                            })
+                            .collect(),
+                        labels: r.detections.iter().map(|d| d.label.clone()).collect(),
+                        width: r.width.into(),
+                        height: r.height.into(),
+                        last_painted: self.stats.totals.last_seq,
+                    });
+                }
+                self.overlay.received(r, now, painted);
+            }
+            ServerMessage::Frame(ref f) => {
+                self.last_frame_ms = now;
+                if self.stats.totals.state == "stalled" {
+                    self.stats.totals.state = "live".into();
+                }
+                let seq = f.seq;
+                self.hold.push(Some(seq), msg, now);
+            }
+            ServerMessage::Config(_) | ServerMessage::Gap(_) => self.hold.push(None, msg, now),
+            other => {
+                self.handle(other, now);
+            }
+        }
+        self.release(now)
+    }
+
+    /// Handles what the hold lets go now, and sets a timer for what it still holds.
+    fn release(&mut self, now: f64) -> Vec<FrameEvent> {
+        let mut events = Vec::new();
+        while let Some(m) = self.hold.pop_ready(now) {
+            events.extend(self.handle(m, now_ms()));
+        }
+        if let Some(t) = self.hold_timer.take() {
+            t.clear();
+        }
+        events
+    }
+
+    fn handle(&mut self, msg: ServerMessage, now: f64) -> Option<FrameEvent> {
+        match msg {
+            ServerMessage::Results(_) => {}
             ServerMessage::Config(c) => {
                 self.stats.totals.width = c.width.into();
                 self.stats.totals.height = c.height.into();
@@ -391,13 +536,7 @@ impl Inner {
             ServerMessage::Close { code, reason } => {
                 web_sys::console::info_1(&format!("nalcast: server closing ({code}): {reason}").into());
             }
-            ServerMessage::Frame(f) => {
-                self.last_frame_ms = now;
-                if self.stats.totals.state == "stalled" {
-                    self.stats.totals.state = "live".into();
-                }
-                return self.on_frame(f, now);
-            }
+            ServerMessage::Frame(f) => return self.on_frame(f, now),
         }
         None
     }
@@ -455,12 +594,16 @@ impl Inner {
         self.painted_on_link += 1;
         self.backoff.reset();
         self.stats.painted(done, done - now, latency, seq);
+        let (width, height) = (self.canvas.width(), self.canvas.height());
+        let server_now = self.clock.offset_us().map(|o| now_epoch_us() + o as f64);
+        let overlay = self.overlay.painted(seq, width, height, server_now);
         Some(FrameEvent {
             seq: seq as f64,
             latency_ms: latency,
             decode_ms: done - now,
-            width: self.canvas.width(),
-            height: self.canvas.height(),
+            width,
+            height,
+            overlay,
         })
     }
 }
@@ -486,6 +629,8 @@ impl Sink for LinkSink {
         inner.stats.totals.state = "live".into();
         inner.next_seq = None;
         inner.need_key = true;
+        // Whatever an earlier connection left held is stale: this one starts at a keyframe.
+        inner.hold.drain().for_each(drop);
         inner.pings_since_open = 0;
         inner.liveness = Some(Liveness::new(now_ms(), inner.kind.dead_ms()));
         inner.last_frame_ms = now_ms();
@@ -494,15 +639,10 @@ impl Sink for LinkSink {
 
     fn message(&self, bytes: &[u8]) {
         let Some(rc) = self.current() else { return };
-        let event = rc.borrow_mut().on_message(bytes);
-        // The callback runs after the borrow ends: it may call back into the player.
-        let callback = rc.borrow().on_frame.clone();
-        if let (Some(event), Some(cb)) = (event, callback)
-            && let Ok(value) = serde_wasm_bindgen::to_value(&event)
-            && let Err(e) = cb.call1(&JsValue::NULL, &value)
-        {
-            web_sys::console::warn_1(&e);
-        }
+        let events = rc.borrow_mut().on_message(bytes);
+        schedule_hold(&rc);
+        emit_results(&rc);
+        emit(&rc, events);
     }
 
     fn lost(&self, messages: u64) {
@@ -517,6 +657,64 @@ impl Sink for LinkSink {
         web_sys::console::info_1(&format!("nalcast: {reason}").into());
         connection_failed(&rc);
     }
+}
+
+/// Calls `onframe` for each painted picture, after the player's borrow ended (the callback may call
+/// back into the player).
+fn emit(rc: &Rc<RefCell<Inner>>, events: Vec<FrameEvent>) {
+    let callback = rc.borrow().on_frame.clone();
+    let Some(cb) = callback else { return };
+    for event in events {
+        if let Ok(value) = serde_wasm_bindgen::to_value(&event)
+            && let Err(e) = cb.call1(&JsValue::NULL, &value)
+        {
+            web_sys::console::warn_1(&e);
+        }
+    }
+}
+
+/// Calls `onresults` for each result received, after the player's borrow ended.
+fn emit_results(rc: &Rc<RefCell<Inner>>) {
+    let (callback, results) = {
+        let mut inner = rc.borrow_mut();
+        (inner.on_results.clone(), std::mem::take(&mut inner.results_out))
+    };
+    let Some(cb) = callback else { return };
+    for r in results {
+        if let Ok(value) = serde_wasm_bindgen::to_value(&r)
+            && let Err(e) = cb.call1(&JsValue::NULL, &value)
+        {
+            web_sys::console::warn_1(&e);
+        }
+    }
+}
+
+/// Sets a timer for when the oldest held message must go, if anything is held.
+fn schedule_hold(rc: &Rc<RefCell<Inner>>) {
+    let mut inner = rc.borrow_mut();
+    let Some(deadline) = inner.hold.deadline_ms() else { return };
+    if let Some(t) = inner.hold_timer.take() {
+        t.clear();
+    }
+    let wait = (deadline - now_ms()).clamp(0.0, 2000.0).ceil() as i32;
+    let weak = Rc::downgrade(rc);
+    inner.hold_timer = set_timer(wait, false, move || {
+        if let Some(rc) = weak.upgrade() {
+            rc.borrow_mut().hold_timer = None;
+            release_held(&rc);
+        }
+    });
+}
+
+/// Lets go what the hold allows now (its deadline passed, or holding was switched off).
+fn release_held(rc: &Rc<RefCell<Inner>>) {
+    let events = {
+        let mut inner = rc.borrow_mut();
+        let now = now_ms();
+        inner.release(now)
+    };
+    schedule_hold(rc);
+    emit(rc, events);
 }
 
 /// The current connection ended or never delivered: reconnect, moving to the next transport in

@@ -12,6 +12,8 @@ const params = new URLSearchParams(location.search);
 const transport = params.get("transport") ?? "websocket";
 // A viewer token (`?token=…`), needed when the server requires one; sent with every request.
 const token = params.get("token") ?? undefined;
+// Model results over the video (`?overlay=0` starts with them off; each tile has a toggle).
+const overlayDefault = params.get("overlay") !== "0";
 const fmt = (v, digits = 0, unit = "") => (v == null ? "—" : `${v.toFixed(digits)}${unit}`);
 
 function renderStats(tile) {
@@ -28,6 +30,10 @@ function renderStats(tile) {
     ["dropped", String(s.dropped + s.skipped)],
     ["frames", String(s.frames)],
     ["size", s.width ? `${s.width}×${s.height}` : "—"],
+    ["results", s.results ? `${fmt(s.resultsPerSecond)}/s` : "—"],
+    ["model", fmt(s.modelMs, 1, " ms")],
+    ["age", fmt(s.resultAgeMs, 0, " ms")],
+    ["held", s.overlay ? fmt(s.holdMs, 0, " ms") : "off"],
     ["recovered", String(instances.recoveries)],
   ];
   $(".stats", tile.el).innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
@@ -37,8 +43,11 @@ function open(id) {
   if (tiles.has(id)) return;
   const el = $("#tile").content.firstElementChild.cloneNode(true);
   $(".name", el).textContent = id;
-  const canvas = $("canvas", el);
-  const tile = { id, el, canvas, player: newPlayer(instances.current.module, id, canvas) };
+  const canvas = $("canvas.video", el);
+  const overlay = $("canvas.overlay", el);
+  const tile = { id, el, canvas, overlay, showOverlay: overlayDefault };
+  tile.player = newPlayer(instances.current.module, tile);
+  $("[data-act=overlay]", el).setAttribute("aria-pressed", String(tile.showOverlay));
   tile.timer = setInterval(() => {
     try {
       renderStats(tile);
@@ -49,6 +58,11 @@ function open(id) {
   el.addEventListener("click", (e) => {
     const act = e.target.dataset?.act;
     if (act === "close") close(id);
+    if (act === "overlay") {
+      tile.showOverlay = !tile.showOverlay;
+      e.target.setAttribute("aria-pressed", String(tile.showOverlay));
+      tile.player.setOverlay(tile.showOverlay ? overlay : null);
+    }
     if (act === "fullscreen") $(".stage", el).requestFullscreen?.();
     if (act === "snapshot") {
       const a = document.createElement("a");
@@ -62,8 +76,10 @@ function open(id) {
   markSelected();
 }
 
-function newPlayer(module, id, canvas) {
-  return new module.Player(canvas, { server: location.origin, stream: id, transport, token });
+function newPlayer(module, tile) {
+  const player = new module.Player(tile.canvas, { server: location.origin, stream: tile.id, transport, token });
+  if (tile.showOverlay) player.setOverlay(tile.overlay);
+  return player;
 }
 
 /** Stops a player as far as its (possibly trapped) instance still allows. */
@@ -80,7 +96,7 @@ function stopPlayer(player) {
 function recreatePlayers(module, recoveries) {
   for (const tile of tiles.values()) {
     stopPlayer(tile.player);
-    tile.player = newPlayer(module, tile.id, tile.canvas);
+    tile.player = newPlayer(module, tile);
   }
   $("#status").textContent = `nalcast ${module.version()} · recovered from ${recoveries} trap${recoveries === 1 ? "" : "s"}`;
 }

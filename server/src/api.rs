@@ -153,7 +153,96 @@ pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
     }
     app.bus.write_metrics(&mut out);
+    write_inference(&mut out, &app.workers);
+    write_paint_reports(&mut out, &app.streams);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+/// What viewers reported about drawing results, per stream.
+fn write_paint_reports(out: &mut String, streams: &std::collections::BTreeMap<String, Arc<crate::hub::Hub>>) {
+    for (name, help, get) in [
+        (
+            "nalcast_overlays_painted_total",
+            "Frames viewers painted with their results drawn (reported by viewers).",
+            (|r| r.overlays.load(Ordering::Relaxed)) as fn(&crate::infer::reports::PaintReports) -> u64,
+        ),
+        (
+            "nalcast_results_late_total",
+            "Results that reached a viewer after their frame was painted (reported by viewers).",
+            |r| r.late.load(Ordering::Relaxed),
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (id, hub) in streams {
+            let _ = writeln!(out, "{name}{{stream=\"{}\"}} {}", escape(id), get(&hub.paint_reports));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP nalcast_result_age_at_paint_ms Age of results when painted (server clock), over viewers' recent medians.\n# TYPE nalcast_result_age_at_paint_ms summary"
+    );
+    for (id, hub) in streams {
+        for q in [0.5, 0.95] {
+            if let Some(ms) = hub.paint_reports.age_ms(q) {
+                let _ = writeln!(
+                    out,
+                    "nalcast_result_age_at_paint_ms{{stream=\"{}\",quantile=\"{q}\"}} {ms:.3}",
+                    escape(id)
+                );
+            }
+        }
+    }
+}
+
+/// The inference workers' series, labelled by stream and model.
+fn write_inference(out: &mut String, workers: &[crate::infer::worker::WorkerHandle]) {
+    use crate::infer::worker::WorkerStats;
+    type Count = fn(&WorkerStats) -> u64;
+    let counters: [(&str, &str, Count); 5] = [
+        ("nalcast_inference_frames_total", "Pictures analysed (results published).", |s| {
+            s.analysed.load(Ordering::Relaxed)
+        }),
+        ("nalcast_inference_decoded_total", "Pictures the worker decoded.", |s| {
+            s.decoded.load(Ordering::Relaxed)
+        }),
+        (
+            "nalcast_inference_dropped_samples_total",
+            "Decoded pictures replaced by a newer one before the model took them (latest frame wins).",
+            |s| s.dropped_samples.load(Ordering::Relaxed),
+        ),
+        ("nalcast_inference_lagged_frames_total", "Frames the worker's decoder skipped to catch up.", |s| {
+            s.lagged_frames.load(Ordering::Relaxed)
+        }),
+        ("nalcast_inference_errors_total", "Model calls that failed.", |s| s.errors.load(Ordering::Relaxed)),
+    ];
+    let label = |w: &crate::infer::worker::WorkerHandle| {
+        format!("stream=\"{}\",model=\"{}\"", escape(&w.stream), escape(&w.model))
+    };
+    for (name, help, get) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for w in workers {
+            let _ = writeln!(out, "{name}{{{}}} {}", label(w), get(&w.stats));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP nalcast_inference_frames_per_second Pictures analysed per second over the last 5 s.\n# TYPE nalcast_inference_frames_per_second gauge"
+    );
+    for w in workers {
+        let _ = writeln!(out, "nalcast_inference_frames_per_second{{{}}} {:.2}", label(w), w.stats.rate());
+    }
+    let _ = writeln!(
+        out,
+        "# HELP nalcast_inference_latency_ms Model time per picture over the last 256 pictures.\n# TYPE nalcast_inference_latency_ms summary"
+    );
+    for w in workers {
+        for q in [0.5, 0.95, 0.99] {
+            if let Some(ms) = w.stats.latency_ms(q) {
+                let _ =
+                    writeln!(out, "nalcast_inference_latency_ms{{{},quantile=\"{q}\"}} {ms:.3}", label(w));
+            }
+        }
+    }
 }
 
 fn escape(label: &str) -> String {

@@ -28,6 +28,10 @@
 //! [bus]                 # a NATS broker between ingest, delivery and inference nodes
 //! nats = "nats://127.0.0.1:4222"
 //! role = "all"            # all | ingest | deliver | worker
+//! [[inference]]            # a model on a stream (default: motion on the default pattern stream)
+//! stream = "pattern"
+//! analyzer = "motion"       # built in; or "kserve" with url = "http://127.0.0.1:8000", model = "…"
+//! rate = 0                  # most pictures analysed per second; 0 = as many as the model takes
 //! [[stream]]
 //! id = "pattern"
 //! kind = "pattern"        # width, height, fps, bitrate, gop
@@ -166,6 +170,10 @@ pub struct Config {
     /// The streams; empty means the defaults.
     #[serde(default, rename = "stream")]
     pub streams: Vec<StreamConfig>,
+    /// Models on streams; absent means the default (motion on the default pattern stream),
+    /// `inference = []` means none.
+    #[serde(default)]
+    pub inference: Option<Vec<crate::infer::InferenceConfig>>,
 }
 
 fn default_listen() -> String {
@@ -195,6 +203,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             bus: Default::default(),
             streams: Vec::new(),
+            inference: None,
         }
     }
 }
@@ -238,6 +247,18 @@ impl Config {
     /// The streams to run: the configured ones, or the defaults.
     pub fn effective_streams(&self) -> Vec<StreamConfig> {
         if self.streams.is_empty() { Config::default_streams() } else { self.streams.clone() }
+    }
+
+    /// The models to run: the configured ones, or motion analysis on the `pattern` stream when that
+    /// is one of the streams and nothing was configured.
+    pub fn effective_inference(&self) -> Vec<crate::infer::InferenceConfig> {
+        match &self.inference {
+            Some(list) => list.clone(),
+            None if self.effective_streams().iter().any(|s| s.id == "pattern") => {
+                vec![crate::infer::InferenceConfig::motion("pattern")]
+            }
+            None => Vec::new(),
+        }
     }
 
     /// Adds a stream given on the command line as `ID=SPEC`.
@@ -286,6 +307,14 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "[limits]: max_connections_per_ip ≥ 1, max_request_bytes ≥ 1024, timeouts ≥ 100 ms".into(),
             ));
+        }
+        let streams = self.effective_streams();
+        for i in self.effective_inference() {
+            // Relaying roles get their streams from the broker, not from this file.
+            if self.bus.role.runs_sources() && !streams.iter().any(|s| s.id == i.stream) {
+                return Err(ConfigError::Invalid(format!("[[inference]]: no stream {:?}", i.stream)));
+            }
+            i.validate().map_err(ConfigError::Invalid)?;
         }
         Ok(())
     }

@@ -175,6 +175,8 @@ pub struct Hub {
     limits: Limits,
     /// Counters for the API and metrics.
     pub counters: StreamCounters,
+    /// What viewers report about drawing this stream's results.
+    pub paint_reports: crate::infer::reports::PaintReports,
     keyframe_wanted: AtomicBool,
     first_frame: Mutex<Option<std::time::Instant>>,
     health: Mutex<Health>,
@@ -190,6 +192,7 @@ impl Hub {
             state: Mutex::default(),
             limits,
             counters: StreamCounters::default(),
+            paint_reports: Default::default(),
             keyframe_wanted: AtomicBool::new(false),
             first_frame: Mutex::new(None),
             health: Mutex::default(),

@@ -60,6 +60,8 @@ pub struct App {
     pub conns: Arc<serve::ConnCounters>,
     /// What the broker link did (all zero without a broker).
     pub bus: Arc<bus::BusCounters>,
+    /// Inference workers running in this process.
+    pub workers: Vec<infer::worker::WorkerHandle>,
 }
 
 /// Bytes each transport wrote to viewers, counted with its framing: WebSocket frame headers, HTTP
@@ -102,6 +104,9 @@ pub enum ServerError {
     /// The broker is unreachable or refused a subscription.
     #[error(transparent)]
     Bus(#[from] bus::BusError),
+    /// A model could not be set up.
+    #[error("inference: {0}")]
+    Inference(String),
     /// A socket or thread error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -191,6 +196,16 @@ pub async fn run(
     // With a broker: publish local streams, or serve streams relayed from it (deliver, worker).
     let (bus, relayed) = bus::start(&config.bus, &streams, limits).await?;
     streams.extend(relayed);
+    let mut workers = Vec::new();
+    // Models run where frames are: not on delivery nodes (their viewers get results from the bus).
+    let inference =
+        if config.bus.role == bus::Role::Deliver { Vec::new() } else { config.effective_inference() };
+    for i in inference {
+        let Some(hub) = streams.get(&i.stream) else { continue };
+        let analyzer = i.build().map_err(|e| ServerError::Inference(e.to_string()))?;
+        let options = infer::worker::WorkerOptions { max_rate: i.rate };
+        workers.push(infer::worker::spawn(hub.clone(), analyzer, options)?);
+    }
     let (closing, closing_rx) = watch::channel(false);
     let http_ip = listener.local_addr()?.ip();
     let (webrtc, webrtc_task) = if config.webrtc.enabled {
@@ -212,6 +227,7 @@ pub async fn run(
         denied: AtomicU64::new(0),
         conns: Default::default(),
         bus: bus.counters.clone(),
+        workers,
     });
     let l = &config.limits;
     let conn_limits = serve::ConnLimits {
@@ -229,6 +245,9 @@ pub async fn run(
     serve::serve(listener, tls, routes, conn_limits, app.conns.clone(), shutdown, drain).await;
     stop.set();
     drop(bus);
+    for w in &app.workers {
+        w.stop();
+    }
     if let Some(t) = webrtc_task {
         let _ = t.await;
     }

@@ -12,6 +12,7 @@ pub mod au;
 pub mod avcc;
 pub mod bus;
 pub mod chunks;
+pub mod overlay;
 pub mod playout;
 pub mod records;
 pub mod sps;

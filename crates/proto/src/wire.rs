@@ -30,6 +30,7 @@ mod tag {
     pub const RESULTS: u8 = 0x06;
     pub const KEYFRAME_REQUEST: u8 = 0x81;
     pub const PING: u8 = 0x82;
+    pub const REPORT: u8 = 0x83;
 }
 
 /// Why a message could not be decoded.
@@ -261,6 +262,24 @@ pub enum ClientMessage {
         /// Client time at sending.
         client_us: u64,
     },
+    /// What the player's overlay did since its last report (sent every few seconds while drawing).
+    Report(Report),
+}
+
+/// A player's overlay report.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Report {
+    /// Frames painted with their results drawn since the last report.
+    pub overlays: u32,
+    /// Results that arrived after their frame had been painted, since the last report.
+    pub results_late: u32,
+    /// Median age of those results when painted, microseconds ([`Report::UNKNOWN`] if not known).
+    pub age_p50_us: u32,
+}
+
+impl Report {
+    /// `age_p50_us` when the player's clock is not synced or nothing was drawn.
+    pub const UNKNOWN: u32 = u32::MAX;
 }
 
 /// Reads fields from a message body.
@@ -497,6 +516,13 @@ impl ClientMessage {
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             ClientMessage::KeyframeRequest => vec![tag::KEYFRAME_REQUEST],
+            ClientMessage::Report(r) => {
+                let mut out = vec![tag::REPORT];
+                out.extend_from_slice(&r.overlays.to_be_bytes());
+                out.extend_from_slice(&r.results_late.to_be_bytes());
+                out.extend_from_slice(&r.age_p50_us.to_be_bytes());
+                out
+            }
             ClientMessage::Ping { id, client_us } => {
                 let mut out = vec![tag::PING];
                 out.extend_from_slice(&id.to_be_bytes());
@@ -513,6 +539,11 @@ impl ClientMessage {
         let m = match t {
             tag::KEYFRAME_REQUEST => ClientMessage::KeyframeRequest,
             tag::PING => ClientMessage::Ping { id: r.u32("ping id")?, client_us: r.u64("client time")? },
+            tag::REPORT => ClientMessage::Report(Report {
+                overlays: r.u32("overlays")?,
+                results_late: r.u32("late results")?,
+                age_p50_us: r.u32("age")?,
+            }),
             other => return Err(WireError::UnknownTag(other)),
         };
         r.finish()?;
@@ -590,7 +621,11 @@ mod tests {
 
     #[test]
     fn client_messages_round_trip() {
-        for m in [ClientMessage::KeyframeRequest, ClientMessage::Ping { id: 9, client_us: u64::MAX }] {
+        for m in [
+            ClientMessage::KeyframeRequest,
+            ClientMessage::Ping { id: 9, client_us: u64::MAX },
+            ClientMessage::Report(Report { overlays: 30, results_late: 1, age_p50_us: Report::UNKNOWN }),
+        ] {
             assert_eq!(ClientMessage::decode(&m.to_bytes()), Ok(m.clone()));
         }
     }

@@ -10,6 +10,10 @@
 //! Analyzers: [`motion`] (built in: moving regions from frame differences, needs no server) and
 //! `kserve` (any KServe v2 / Triton inference server).
 
+pub mod motion;
+pub mod reports;
+pub mod worker;
+
 use nalcast_codec::{ColorSpace, Frame};
 use nalcast_proto::wire::Detection;
 
@@ -82,4 +86,61 @@ pub trait Analyzer: Send {
     fn name(&self) -> &str;
     /// Looks at one picture; coordinates of the detections are in its pixels.
     fn analyze(&mut self, picture: &Picture) -> Result<Vec<Detection>, InferError>;
+}
+
+/// `[[inference]]`: a model to run on a stream.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct InferenceConfig {
+    /// The stream's id.
+    pub stream: String,
+    /// Most pictures analysed per second; 0 = as many as the model can take.
+    #[serde(default)]
+    pub rate: f64,
+    /// Which model.
+    #[serde(flatten)]
+    pub analyzer: AnalyzerConfig,
+}
+
+/// Which analyzer, with its settings.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(tag = "analyzer", rename_all = "lowercase")]
+pub enum AnalyzerConfig {
+    /// The built-in motion analyzer.
+    Motion {
+        /// Luma difference that counts as motion (default 20).
+        #[serde(default)]
+        threshold: Option<u8>,
+    },
+}
+
+impl InferenceConfig {
+    /// Motion analysis on `stream` at full rate.
+    pub fn motion(stream: &str) -> InferenceConfig {
+        InferenceConfig {
+            stream: stream.into(),
+            rate: 0.0,
+            analyzer: AnalyzerConfig::Motion { threshold: None },
+        }
+    }
+
+    /// Checks the values.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.rate.is_finite() || self.rate < 0.0 {
+            return Err(format!("[[inference]] on {:?}: rate must be 0 or more", self.stream));
+        }
+        Ok(())
+    }
+
+    /// Builds the analyzer.
+    pub fn build(&self) -> Result<Box<dyn Analyzer>, InferError> {
+        Ok(match &self.analyzer {
+            AnalyzerConfig::Motion { threshold } => {
+                let mut options = motion::MotionOptions::default();
+                if let Some(t) = threshold {
+                    options.threshold = *t;
+                }
+                Box::new(motion::Motion::new(options))
+            }
+        })
+    }
 }

@@ -1,5 +1,6 @@
-//! The synthetic test pattern, encoded live with OpenH264: a moving texture and a bright square,
-//! and a machine-readable stamp — frame number and capture time — so tests and latency meters can
+//! The synthetic test pattern, encoded live with OpenH264: a still grey texture, an orange square
+//! moving across it at a position known for every frame ([`square`], what overlay tests check the
+//! motion analyzer's and a served model's boxes against), and a machine-readable stamp — frame number and capture time — so tests and latency meters can
 //! read them back from decoded pixels.
 //!
 //! The stamp is 4 rows of 16 blocks ([`BLOCK`] pixels square) at the top left, white = 1, black = 0,
@@ -24,10 +25,10 @@ pub const STAMP_HEIGHT: usize = 4 * BLOCK;
 
 /// The square's top-left corner and side in picture `n` (known per frame, for overlay tests).
 pub fn square(n: u64, width: usize, height: usize) -> (usize, usize, usize) {
-    let side = (height / 4).max(2);
-    let travel = width.saturating_sub(side).max(1);
-    let x = (n as usize * 8) % travel;
-    let y = (height / 2).saturating_sub(side / 2);
+    let side = (height / 4).max(2) & !1;
+    let travel = width.saturating_sub(side).max(2);
+    let x = ((n as usize * 8) % travel) & !1;
+    let y = (height / 2).saturating_sub(side / 2) & !1;
     (x, y, side)
 }
 
@@ -36,25 +37,23 @@ pub fn draw(n: u64, capture_ms: u64, width: usize, height: usize) -> Vec<u8> {
     let (cw, ch) = (width / 2, height / 2);
     let mut yuv = vec![0u8; width * height + 2 * cw * ch];
     let (y, uv) = yuv.split_at_mut(width * height);
-    let shift = n as usize * 4;
     for row in 0..height {
         let line = &mut y[row * width..][..width];
         for (col, px) in line.iter_mut().enumerate() {
-            *px = ((((col + shift) ^ row) & 0xff) / 2 + 64) as u8;
-        }
-    }
-    let (x0, y0, side) = square(n, width, height);
-    for row in y0..(y0 + side).min(height) {
-        for px in &mut y[row * width + x0..row * width + (x0 + side).min(width)] {
-            *px = 235;
+            *px = (((col ^ row) & 0xff) / 2 + 64) as u8;
         }
     }
     let (u, v) = uv.split_at_mut(cw * ch);
-    for row in 0..ch {
-        for col in 0..cw {
-            u[row * cw + col] = ((col * 255) / cw.max(1)) as u8;
-            v[row * cw + col] = ((row * 255) / ch.max(1)) as u8;
-        }
+    u.fill(128);
+    v.fill(128);
+    // The square: luma 235 with saturated chroma (orange, about RGB 255/208/29), on even pixels.
+    let (x0, y0, side) = square(n, width, height);
+    for row in y0..(y0 + side).min(height) {
+        y[row * width + x0..row * width + (x0 + side).min(width)].fill(235);
+    }
+    for row in y0 / 2..((y0 + side) / 2).min(ch) {
+        u[row * cw + x0 / 2..row * cw + ((x0 + side) / 2).min(cw)].fill(16);
+        v[row * cw + x0 / 2..row * cw + ((x0 + side) / 2).min(cw)].fill(240);
     }
     stamp(y, u, v, width, n as u16 as u64, capture_ms & ((1 << 48) - 1));
     yuv

@@ -37,6 +37,10 @@ pub fn handle_control(hub: &Hub, slot: &ViewerSlot, message: &ClientMessage) -> 
             hub.request_keyframe();
             None
         }
+        ClientMessage::Report(r) => {
+            hub.paint_reports.add(r);
+            None
+        }
         ClientMessage::Ping { id, client_us } => Some(ServerMessage::Pong(Pong {
             id: *id,
             client_us: *client_us,
