@@ -211,14 +211,18 @@ impl Default for Config {
 impl Config {
     /// Reads a TOML configuration file.
     pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let config = Config::read_file(path)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a TOML configuration file without checking it, for command-line options (`--role`)
+    /// that change what is valid; call [`Config::validate`] after applying them.
+    pub fn read_file(path: &std::path::Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| ConfigError::Read { path: path.display().to_string(), error })?;
-        Config::from_toml(&text).map_err(|e| match e {
-            ConfigError::Parse { error, .. } => {
-                ConfigError::Parse { path: path.display().to_string(), error }
-            }
-            other => other,
-        })
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.display().to_string(), error: Box::new(e) })
     }
 
     /// Parses TOML configuration text.

@@ -46,7 +46,7 @@ fn parse_args() -> anyhow::Result<Option<Config>> {
     let (mut nats, mut role) = (None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--config" => config = Config::from_file(args.next().context(USAGE)?.as_ref())?,
+            "--config" => config = Config::read_file(args.next().context(USAGE)?.as_ref())?,
             "--listen" => listen = Some(args.next().context(USAGE)?),
             "--www" => www = Some(args.next().context(USAGE)?),
             "--source" => sources.push(args.next().context(USAGE)?),

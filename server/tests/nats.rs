@@ -1,7 +1,8 @@
 //! nalcast across processes through a real NATS server (the Debian `nats-server`, started here on a
 //! free loopback port): an ingest node runs the pattern source, two delivery nodes relay it to
 //! WebSocket viewers with the same frame ids, keyframe requests travel back to the origin, and
-//! killing the ingest node stalls the stream on the delivery nodes until it comes back.
+//! killing the ingest node stalls the stream on the delivery nodes until it comes back; a worker
+//! node's model results reach a delivery node's viewer keyed by the frame ids it received.
 
 mod common;
 
@@ -266,5 +267,55 @@ async fn ingest_and_two_delivery_nodes_through_nats() {
         }
     }
     println!("live again {resumed:?} after the restart; ids {before} → {}", after.last_seq);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_node_results_reach_viewers_of_a_delivery_node() {
+    let dir = std::env::temp_dir().join(format!("nalcast-nats-worker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (ingest_config, worker_config) = (dir.join("ingest.toml"), dir.join("worker.toml"));
+    std::fs::write(&ingest_config, format!("inference = []\n{INGEST}")).expect("write config");
+    std::fs::write(&worker_config, "[[inference]]\nstream = \"p\"\nanalyzer = \"motion\"\n").expect("write");
+
+    let nats = Nats::start().await;
+    let _ingest = Node::start(&nats, "ingest", Some(&ingest_config)).await;
+    let (deliver, worker) =
+        tokio::join!(Node::start(&nats, "deliver", None), Node::start(&nats, "worker", Some(&worker_config)));
+    let mut ws = deliver.viewer().await;
+    let started = Instant::now();
+    let mut frames = HashMap::new();
+    let mut first_frame = None;
+    let (mut matched, mut unmatched, mut delays_us) = (0, Vec::new(), Vec::new());
+    while matched < 20 {
+        assert!(started.elapsed() < Duration::from_secs(30), "{matched} results matched frames within 30 s");
+        match next(&mut ws).await {
+            Some(Ok(ServerMessage::Frame(f))) => {
+                first_frame.get_or_insert(f.seq);
+                frames.insert(f.seq, Instant::now());
+            }
+            Some(Ok(ServerMessage::Results(r))) => {
+                assert_eq!(r.model, "motion");
+                match frames.get(&r.seq) {
+                    Some(at) => {
+                        matched += 1;
+                        delays_us.push(at.elapsed().as_micros() as u64);
+                    }
+                    // Results for frames from before this viewer joined are fine; others are not.
+                    None if first_frame.is_none_or(|first| r.seq < first) => {}
+                    None => unmatched.push(r.seq),
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("viewer: {other:?}"),
+        }
+    }
+    assert!(unmatched.is_empty(), "results for frames the viewer never got: {unmatched:?}");
+    println!(
+        "{matched} results matched frame ids; frame→results p50 {} ms on the delivery node",
+        p50(&delays_ms)
+    );
+    let metrics = worker.get("/metrics").await;
+    assert!(metrics.contains("nalcast_inference_frames_total{stream=\"p\",model=\"motion\"}"), "{metrics}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -70,6 +70,9 @@ pub async fn relay_stream(
         ..StreamInfo::default()
     };
     let hub = Arc::new(Hub::new(info, limits));
+    // Start from a fresh keyframe rather than the origin's next scheduled one: it fills the GOP
+    // cache for joining viewers, and a worker's decoder has no viewer that would ask for it.
+    hub.request_keyframe();
     let units = link.subscribe(&subject(&a.stream, Topic::AccessUnits)?).await?;
     let results = subject(&a.stream, Topic::Results)?;
     let keyframe = subject(&a.stream, Topic::Keyframe)?.into();
