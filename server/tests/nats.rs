@@ -312,8 +312,8 @@ async fn a_worker_node_results_reach_viewers_of_a_delivery_node() {
     }
     assert!(unmatched.is_empty(), "results for frames the viewer never got: {unmatched:?}");
     println!(
-        "{matched} results matched frame ids; frame→results p50 {} ms on the delivery node",
-        p50(&delays_ms)
+        "{matched} results matched frame ids; frame→results p50 {} µs on the delivery node",
+        p50(&delays_us)
     );
     let metrics = worker.get("/metrics").await;
     assert!(metrics.contains("nalcast_inference_frames_total{stream=\"p\",model=\"motion\"}"), "{metrics}");
