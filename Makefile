@@ -50,6 +50,7 @@ test-e2e: wasm server
 	node tests/e2e/page.test.mjs
 	node tests/e2e/transports.test.mjs
 	node tests/e2e/overlay.test.mjs
+	node tests/e2e/triton.test.mjs
 	node tests/e2e/access.test.mjs
 	node tests/e2e/recover.test.mjs
 	node tests/e2e/corrupt.test.mjs

@@ -445,8 +445,9 @@ impl Inner {
     }
 
     /// A message from the server: answered at once, or (frames and what must stay in order with
-    /// them) held for their results while overlays are drawn. Returns the painted pictures.
-    fn on_message(&mut self, bytes: &[u8]) -> Vec<FrameEvent> {
+    /// them) queued in the hold, which lets them go at once unless overlays wait for results
+    /// ([`release_held`] handles what it lets go).
+    fn on_message(&mut self, bytes: &[u8]) {
         let now = now_ms();
         self.stats.received(now, bytes.len());
         if let Some(l) = &mut self.liveness {
@@ -456,12 +457,16 @@ impl Inner {
             Ok(m) => m,
             Err(e) => {
                 web_sys::console::warn_1(&format!("nalcast: bad message from server: {e}").into());
-                return Vec::new();
+                return;
             }
         };
         match msg {
+            ServerMessage::Results(r) if r.skipped => {
+                // The model will not look at this frame: nothing to wait for.
+                self.hold.result(r.seq, r.skipped, now);
+            }
             ServerMessage::Results(r) => {
-                self.hold.result(r.seq, now);
+                self.hold.result(r.seq, r.skipped, now);
                 let painted = self.stats.totals.last_seq.map(|s| s as u64);
                 if self.on_results.is_some() && self.results_out.len() < 64 {
                     self.results_out.push(ResultsEvent {
@@ -497,19 +502,6 @@ impl Inner {
                 self.handle(other, now);
             }
         }
-        self.release(now)
-    }
-
-    /// Handles what the hold lets go now, and sets a timer for what it still holds.
-    fn release(&mut self, now: f64) -> Vec<FrameEvent> {
-        let mut events = Vec::new();
-        while let Some(m) = self.hold.pop_ready(now) {
-            events.extend(self.handle(m, now_ms()));
-        }
-        if let Some(t) = self.hold_timer.take() {
-            t.clear();
-        }
-        events
     }
 
     fn handle(&mut self, msg: ServerMessage, now: f64) -> Option<FrameEvent> {
@@ -639,10 +631,9 @@ impl Sink for LinkSink {
 
     fn message(&self, bytes: &[u8]) {
         let Some(rc) = self.current() else { return };
-        let events = rc.borrow_mut().on_message(bytes);
-        schedule_hold(&rc);
+        rc.borrow_mut().on_message(bytes);
         emit_results(&rc);
-        emit(&rc, events);
+        release_held(&rc);
     }
 
     fn lost(&self, messages: u64) {
@@ -659,17 +650,15 @@ impl Sink for LinkSink {
     }
 }
 
-/// Calls `onframe` for each painted picture, after the player's borrow ended (the callback may call
-/// back into the player).
-fn emit(rc: &Rc<RefCell<Inner>>, events: Vec<FrameEvent>) {
+/// Calls `onframe` for a painted picture, after the player's borrow ended (the callback may call
+/// back into the player), before anything else is painted (it may read the canvas).
+fn emit(rc: &Rc<RefCell<Inner>>, event: FrameEvent) {
     let callback = rc.borrow().on_frame.clone();
-    let Some(cb) = callback else { return };
-    for event in events {
-        if let Ok(value) = serde_wasm_bindgen::to_value(&event)
-            && let Err(e) = cb.call1(&JsValue::NULL, &value)
-        {
-            web_sys::console::warn_1(&e);
-        }
+    if let Some(cb) = callback
+        && let Ok(value) = serde_wasm_bindgen::to_value(&event)
+        && let Err(e) = cb.call1(&JsValue::NULL, &value)
+    {
+        web_sys::console::warn_1(&e);
     }
 }
 
@@ -706,15 +695,23 @@ fn schedule_hold(rc: &Rc<RefCell<Inner>>) {
     });
 }
 
-/// Lets go what the hold allows now (its deadline passed, or holding was switched off).
+/// Handles, one at a time, what the hold lets go now, and sets a timer for what it still holds.
 fn release_held(rc: &Rc<RefCell<Inner>>) {
-    let events = {
-        let mut inner = rc.borrow_mut();
-        let now = now_ms();
-        inner.release(now)
-    };
+    loop {
+        let event = {
+            let mut inner = rc.borrow_mut();
+            let now = now_ms();
+            let Some(m) = inner.hold.pop_ready(now) else { break };
+            inner.handle(m, now)
+        };
+        if let Some(e) = event {
+            emit(rc, e);
+        }
+    }
+    if let Some(t) = rc.borrow_mut().hold_timer.take() {
+        t.clear();
+    }
     schedule_hold(rc);
-    emit(rc, events);
 }
 
 /// The current connection ended or never delivered: reconnect, moving to the next transport in

@@ -383,7 +383,9 @@ impl Hub {
     /// Sends a model's results for a frame to every viewer (after the frames already queued for it)
     /// and to the results taps.
     pub fn publish_results(&self, results: Results) {
-        self.counters.results.fetch_add(1, Ordering::Relaxed);
+        if !results.skipped {
+            self.counters.results.fetch_add(1, Ordering::Relaxed);
+        }
         {
             let state = self.state();
             for v in state.viewers.values() {

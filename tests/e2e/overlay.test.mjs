@@ -7,18 +7,10 @@
 import assert from "node:assert/strict";
 import { startServer } from "./lib/nalcast-server.mjs";
 import { launch, openPage } from "./lib/browser.mjs";
+import { check, watch } from "./lib/overlays.mjs";
 
 const TRANSPORTS = (process.env.TRANSPORTS ?? "websocket,http,webrtc,webrtc-realtime").split(",");
 const SECONDS = Number(process.env.SECONDS ?? 3);
-
-/** The pattern's square in picture `n` (server/src/sources/pattern.rs `square`). */
-function square(n, width, height) {
-  const side = Math.max(Math.floor(height / 4), 2) & ~1;
-  const travel = Math.max(width - side, 2);
-  const x = ((n * 8) % travel) & ~1;
-  const y = Math.max(Math.floor(height / 2) - Math.floor(side / 2), 0) & ~1;
-  return { x, y, side };
-}
 
 const server = await startServer();
 const { context, close } = await launch();
@@ -31,44 +23,9 @@ try {
       // The analyzer's first picture is its background: where the square was then shows as motion
       // until absorbed (1.5 s); skip that start-up.
       await page.waitForTimeout(1500);
-      await page.evaluate(() => {
-        window.seen = [];
-        const tile = window.nalcast.tiles.get("pattern");
-        tile.player.onframe = (e) => {
-          // Read the stamp and the overlay now: both canvases hold what was just painted.
-          const px = tile.canvas.getContext("2d").getImageData(0, 0, 256, 16).data;
-          let stamp = 0;
-          for (let bit = 0; bit < 16; bit++) stamp = stamp * 2 + (px[(8 * 256 + bit * 16 + 8) * 4] > 128 ? 1 : 0);
-          const entry = { seq: e.seq, stamp, w: e.width, h: e.height, overlay: e.overlay ?? null, edges: [] };
-          if (e.overlay) {
-            const ctx = tile.overlay.getContext("2d");
-            for (const [x, y, w, h] of e.overlay.boxes) {
-              const p = ctx.getImageData(Math.round(x), Math.round(y + h / 2), 1, 1).data;
-              entry.edges.push([p[0], p[1], p[2], p[3]]);
-            }
-          }
-          window.seen.push(entry);
-        };
-      });
-      await page.waitForTimeout(SECONDS * 1000);
-      const r = await page.evaluate(() => ({ seen: window.seen, stats: window.nalcast.tiles.get("pattern").player.stats() }));
+      const r = await watch(page, "pattern", SECONDS * 1000);
       const withOverlay = r.seen.filter((e) => e.overlay);
-      const problems = [];
-      for (const e of withOverlay) {
-        if (e.overlay.seq !== e.seq) problems.push(`overlay of frame ${e.overlay.seq} drawn on frame ${e.seq}`);
-        if (e.stamp !== e.seq % 65536) problems.push(`frame ${e.seq} shows stamp ${e.stamp}`);
-        const sq = square(e.stamp, e.w, e.h);
-        const i = e.overlay.boxes.findIndex(([x, y, w, h]) =>
-          x <= sq.x + 2 && y <= sq.y + 2 && x + w >= sq.x + sq.side - 2 && y + h >= sq.y + sq.side - 2);
-        if (i < 0) {
-          problems.push(`frame ${e.seq}: no box covers the square ${JSON.stringify(sq)}: ${JSON.stringify(e.overlay.boxes)}`);
-          continue;
-        }
-        const [, , w, h] = e.overlay.boxes[i];
-        if (w > sq.side + 16 || h > sq.side + 16) problems.push(`frame ${e.seq}: box ${w}x${h} is loose around a ${sq.side} square`);
-        const [red, green, , alpha] = e.edges[i];
-        if (!(alpha >= 200 && green > 128 && red < 128)) problems.push(`frame ${e.seq}: box edge not drawn (rgba ${e.edges[i]})`);
-      }
+      const problems = check(r.seen);
       const share = withOverlay.length / Math.max(r.seen.length, 1);
       const s = r.stats;
       console.log(`overlay ${transport}: ${r.seen.length} frames painted in ${SECONDS} s, ${withOverlay.length} with their results ` +

@@ -103,6 +103,15 @@ impl<F: QueuedFrame> ViewerQueue<F> {
             self.dropped_results += 1;
             return;
         }
+        // A skip marker only says how far the model has got: a newer one replaces one still queued.
+        if results.skipped
+            && let Some(Outgoing::Results(last)) = self.queue.back_mut()
+            && last.skipped
+            && last.model == results.model
+        {
+            *last = results;
+            return;
+        }
         if self.results >= MAX_QUEUED_RESULTS
             && let Some(i) = self.queue.iter().position(|o| matches!(o, Outgoing::Results(_)))
         {
@@ -292,6 +301,22 @@ mod tests {
         small.push_results(results(0));
         small.push(F(1, false, 1));
         assert_eq!(small.dropped_results(), 1);
+    }
+
+    #[test]
+    fn queued_skip_markers_coalesce() {
+        let mut q: ViewerQueue<F> = ViewerQueue::new(Limits::default());
+        let skip = |seq| Results { seq, skipped: true, model: "m".into(), ..Results::default() };
+        q.push_results(skip(1));
+        q.push_results(skip(2));
+        q.push(F(3, true, 1));
+        q.push_results(skip(3));
+        q.push_results(Results { seq: 4, model: "m".into(), ..Results::default() });
+        q.push_results(skip(5));
+        let got: Vec<(u64, bool)> = std::iter::from_fn(|| q.pop())
+            .filter_map(|o| if let Outgoing::Results(r) = o { Some((r.seq, r.skipped)) } else { None })
+            .collect();
+        assert_eq!(got, [(2, true), (3, true), (4, false), (5, true)]);
     }
 
     #[test]

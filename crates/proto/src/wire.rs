@@ -62,6 +62,9 @@ pub enum WireError {
     /// A text field is not UTF-8.
     #[error("field `{0}` is not UTF-8")]
     NotUtf8(&'static str),
+    /// A field has a value this version does not define.
+    #[error("field `{0}` has the undefined value {1}")]
+    BadValue(&'static str, u64),
     /// The peer speaks another protocol version.
     #[error("protocol version {0} is not supported (this is version {VERSION})")]
     Version(u8),
@@ -209,11 +212,15 @@ impl Detection {
     }
 }
 
-/// What a model found in one frame, keyed by the frame id it analysed.
+/// What a model found in one frame, keyed by the frame id it analysed — or, with `skipped` set, that
+/// the model will not look at that frame (nor any earlier one it sent nothing for), so a player
+/// holding frames for their results can let them go.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Results {
     /// The analysed frame's id ([`Frame::seq`]).
     pub seq: u64,
+    /// The frame was not analysed (a newer one was taken instead); no detections.
+    pub skipped: bool,
     /// The model's name.
     pub model: String,
     /// When the result was produced, microseconds since the Unix epoch, on the server's clock.
@@ -378,6 +385,7 @@ impl ServerMessage {
             ServerMessage::Results(r) => {
                 out.push(tag::RESULTS);
                 out.extend_from_slice(&r.seq.to_be_bytes());
+                out.push(u8::from(r.skipped));
                 put_text(out, &r.model);
                 out.extend_from_slice(&r.produced_us.to_be_bytes());
                 out.extend_from_slice(&r.inference_us.to_be_bytes());
@@ -470,6 +478,11 @@ impl ServerMessage {
             }),
             tag::RESULTS => {
                 let seq = r.u64("results seq")?;
+                let skipped = match r.u8("results flags")? {
+                    0 => false,
+                    1 => true,
+                    other => return Err(WireError::BadValue("results flags", other.into())),
+                };
                 let model = r.text("model")?;
                 let produced_us = r.u64("produced time")?;
                 let inference_us = r.u32("inference time")?;
@@ -491,6 +504,7 @@ impl ServerMessage {
                 }
                 ServerMessage::Results(Results {
                     seq,
+                    skipped,
                     model,
                     produced_us,
                     inference_us,
@@ -578,6 +592,7 @@ mod tests {
             ServerMessage::Close { code: 4008, reason: "too slow ✓".into() },
             ServerMessage::Results(Results {
                 seq: 41,
+                skipped: false,
                 model: "motion".into(),
                 produced_us: 1_700_000_000_000_123,
                 inference_us: 1500,
@@ -589,6 +604,12 @@ mod tests {
                 ],
             }),
             ServerMessage::Results(Results { seq: 0, model: "m".into(), ..Results::default() }),
+            ServerMessage::Results(Results {
+                seq: 9,
+                skipped: true,
+                model: "m".into(),
+                ..Results::default()
+            }),
         ]
     }
 
@@ -601,10 +622,13 @@ mod tests {
             ..Results::default()
         };
         let b = ServerMessage::Results(r).to_bytes();
-        // tag, seq, model, produced, inference, width, height, count, then 10 bytes + label each.
-        assert_eq!(b.len(), 1 + 8 + 2 + 8 + 4 + 2 + 2 + 2 + MAX_DETECTIONS * 12);
-        assert_eq!(&b[27..29], &(MAX_DETECTIONS as u16).to_be_bytes());
-        let mut over = b[..27].to_vec();
+        // tag, seq, flags, model, produced, inference, width, height, count, then 10 bytes + label each.
+        assert_eq!(b.len(), 1 + 8 + 1 + 2 + 8 + 4 + 2 + 2 + 2 + MAX_DETECTIONS * 12);
+        assert_eq!(&b[28..30], &(MAX_DETECTIONS as u16).to_be_bytes());
+        let mut flags = b.clone();
+        flags[9] = 2;
+        assert_eq!(ServerMessage::decode(&flags), Err(WireError::BadValue("results flags", 2)));
+        let mut over = b[..28].to_vec();
         over.extend_from_slice(&(MAX_DETECTIONS as u16 + 1).to_be_bytes());
         assert!(matches!(ServerMessage::decode(&over), Err(WireError::TooLong { field: "detections", .. })));
         assert_eq!(Detection::score_from_f32(0.5), 5000);

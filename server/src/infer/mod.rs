@@ -7,9 +7,10 @@
 //! are counted as dropped samples). Results go back to the hub, which sends them to viewers in order
 //! with the frames, and — when a broker is configured — to the broker.
 //!
-//! Analyzers: [`motion`] (built in: moving regions from frame differences, needs no server) and
-//! `kserve` (any KServe v2 / Triton inference server).
+//! Analyzers: [`motion`] (built in: moving regions by background subtraction, needs no server) and
+//! [`kserve`] (any KServe v2 / Triton inference server).
 
+pub mod kserve;
 pub mod motion;
 pub mod reports;
 pub mod worker;
@@ -111,6 +112,22 @@ pub enum AnalyzerConfig {
         #[serde(default)]
         threshold: Option<u8>,
     },
+    /// A model on a KServe v2 / Triton server (see [`kserve`] for the model contract).
+    Kserve {
+        /// Base URL, `http://host:port`.
+        url: String,
+        /// Model name.
+        model: String,
+        /// Model version (default: the server's choice).
+        #[serde(default)]
+        version: Option<String>,
+        /// Name of the image input (default `image`).
+        #[serde(default)]
+        input: Option<String>,
+        /// Bound on each request, ms (default 5000).
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
 }
 
 impl InferenceConfig {
@@ -128,7 +145,7 @@ impl InferenceConfig {
         if !self.rate.is_finite() || self.rate < 0.0 {
             return Err(format!("[[inference]] on {:?}: rate must be 0 or more", self.stream));
         }
-        Ok(())
+        self.build().map(drop).map_err(|e| format!("[[inference]] on {:?}: {e}", self.stream))
     }
 
     /// Builds the analyzer.
@@ -140,6 +157,17 @@ impl InferenceConfig {
                     options.threshold = *t;
                 }
                 Box::new(motion::Motion::new(options))
+            }
+            AnalyzerConfig::Kserve { url, model, version, input, timeout_ms } => {
+                let mut options = kserve::KServeOptions::new(url.clone(), model.clone());
+                options.version = version.clone();
+                if let Some(i) = input {
+                    options.input = i.clone();
+                }
+                if let Some(ms) = timeout_ms {
+                    options.timeout = std::time::Duration::from_millis(*ms);
+                }
+                Box::new(kserve::KServe::new(options).map_err(InferError::from)?)
             }
         })
     }

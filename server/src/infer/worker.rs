@@ -4,7 +4,8 @@
 //! The two threads meet in a one-picture [`Slot`]: the decoder overwrites what the model has not
 //! taken yet (a dropped sample), so a slow model never queues pictures and never slows the video —
 //! the hub's tap itself skips ahead if even decoding falls behind. Results are published to the hub
-//! (viewers and results taps) keyed by the analysed frame's id.
+//! (viewers and results taps) keyed by the analysed frame's id; a replaced picture is published as
+//! a `skipped` marker at once, so players holding frames for their results need not wait for it.
 
 use super::{Analyzer, Picture};
 use crate::hub::{Hub, Tapped};
@@ -105,6 +106,10 @@ struct Slot {
 struct SlotState {
     waiting: Option<Picture>,
     spare: Option<Picture>,
+    /// The frame the model is looking at now. A skip marker says "nothing more up to here", so
+    /// while a frame is in analysis, skips of later frames wait for its results (`skip_after`).
+    busy: Option<u64>,
+    skip_after: Option<u64>,
 }
 
 impl Slot {
@@ -130,9 +135,13 @@ pub fn spawn(
     let tap = hub.tap();
     {
         let (slot, stats, stop) = (slot.clone(), handle.stats.clone(), handle.stop.clone());
+        let (hub, model) = (hub.clone(), handle.model.clone());
+        let skipped = move |seq| {
+            hub.publish_results(Results { seq, skipped: true, model: model.clone(), ..Results::default() })
+        };
         std::thread::Builder::new()
             .name(format!("decode-{stream}"))
-            .spawn(move || decode_loop(tap, &slot, &stats, &stop))?;
+            .spawn(move || decode_loop(tap, &slot, &stats, &stop, skipped))?;
     }
     {
         let (stats, stop) = (handle.stats.clone(), handle.stop.clone());
@@ -149,6 +158,7 @@ fn decode_loop(
     slot: &Slot,
     stats: &WorkerStats,
     stop: &AtomicBool,
+    skipped: impl Fn(u64),
 ) {
     let mut decoder = match Decoder::new() {
         Ok(d) => d,
@@ -200,11 +210,21 @@ fn decode_loop(
         let mut s = slot.lock();
         if got {
             stats.decoded.fetch_add(1, Ordering::Relaxed);
-            if let Some(old) = s.waiting.replace(out) {
-                stats.dropped_samples.fetch_add(1, Ordering::Relaxed);
+            let replaced = s.waiting.replace(out).map(|old| {
+                let seq = old.seq;
                 s.spare = Some(old);
-            }
+                seq
+            });
             slot.ready.notify_one();
+            if let Some(seq) = replaced {
+                stats.dropped_samples.fetch_add(1, Ordering::Relaxed);
+                if s.busy.is_some() {
+                    s.skip_after = Some(seq);
+                } else {
+                    drop(s);
+                    skipped(seq);
+                }
+            }
         } else {
             s.spare = Some(out);
         }
@@ -237,6 +257,7 @@ fn model_loop(
             let mut s = slot.lock();
             loop {
                 if let Some(p) = s.waiting.take() {
+                    s.busy = Some(p.seq);
                     break Some(p);
                 }
                 if stop.load(Ordering::Relaxed) {
@@ -259,6 +280,7 @@ fn model_loop(
                 stats.analysed.fetch_add(1, Ordering::Relaxed);
                 hub.publish_results(Results {
                     seq: picture.seq,
+                    skipped: false,
                     model: model.clone(),
                     produced_us: crate::sources::now_us(),
                     inference_us: took,
@@ -275,8 +297,14 @@ fn model_loop(
             }
         }
         let mut s = slot.lock();
+        s.busy = None;
+        let skip = s.skip_after.take();
         if s.spare.is_none() {
             s.spare = Some(picture);
+        }
+        drop(s);
+        if let Some(seq) = skip {
+            hub.publish_results(Results { seq, skipped: true, model: model.clone(), ..Results::default() });
         }
     }
 }
@@ -335,7 +363,9 @@ mod tests {
         assert!(started.elapsed() < Duration::from_millis(60 * 10 + 400), "{:?}", started.elapsed());
         std::thread::sleep(Duration::from_millis(300));
         worker.stop();
-        let got: Vec<u64> = std::iter::from_fn(|| results.try_recv().ok()).map(|r| r.seq).collect();
+        let all: Vec<Arc<Results>> = std::iter::from_fn(|| results.try_recv().ok()).collect();
+        let got: Vec<u64> = all.iter().filter(|r| !r.skipped).map(|r| r.seq).collect();
+        let skips: Vec<u64> = all.iter().filter(|r| r.skipped).map(|r| r.seq).collect();
         let s = &worker.stats;
         let (decoded, analysed, dropped) = (
             s.decoded.load(Ordering::Relaxed),
@@ -346,6 +376,11 @@ mod tests {
         assert!((5..=20).contains(&analysed), "analysed {analysed}");
         assert!(dropped >= 60 - analysed - 2, "dropped {dropped}, analysed {analysed}");
         assert_eq!(got.len() as u64, analysed);
+        // Skip markers say "nothing more up to here": in order with the results, never overtaking a
+        // frame still in analysis, and between them they cover every frame.
+        let order: Vec<u64> = all.iter().map(|r| r.seq).collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "in order: {order:?}");
+        assert!(!skips.is_empty() && order.last().is_some_and(|&l| l >= 58), "{order:?}");
         assert!(got.windows(2).all(|w| w[0] < w[1]), "in order: {got:?}");
         assert!(got.last().is_some_and(|&l| l >= 55), "the newest picture is analysed: {got:?}");
         assert!(s.latency_ms(0.5).is_some_and(|ms| ms >= 60.0));
