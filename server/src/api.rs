@@ -152,6 +152,7 @@ pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
     }
+    app.bus.write_metrics(&mut out);
     write_inference(&mut out, &app.workers);
     write_paint_reports(&mut out, &app.streams);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)

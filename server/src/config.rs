@@ -25,6 +25,9 @@
 //! max_request_bytes = 65536
 //! header_timeout_ms = 10000  # request headers (and TLS handshake) must arrive within this
 //! write_timeout_ms = 10000   # a viewer whose socket accepts nothing for this long is dropped
+//! [bus]                 # a NATS broker between ingest, delivery and inference nodes
+//! nats = "nats://127.0.0.1:4222"
+//! role = "all"            # all | ingest | deliver | worker
 //! [[inference]]            # a model on a stream (default: motion on the default pattern stream)
 //! stream = "pattern"
 //! analyzer = "motion"       # built in; or "kserve" with url = "http://127.0.0.1:8000", model = "…"
@@ -161,6 +164,9 @@ pub struct Config {
     /// Per-client limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// The broker between nodes.
+    #[serde(default)]
+    pub bus: crate::bus::BusConfig,
     /// The streams; empty means the defaults.
     #[serde(default, rename = "stream")]
     pub streams: Vec<StreamConfig>,
@@ -195,6 +201,7 @@ impl Default for Config {
             access: Default::default(),
             tls: None,
             limits: LimitsConfig::default(),
+            bus: Default::default(),
             streams: Vec::new(),
             inference: None,
         }
@@ -204,14 +211,18 @@ impl Default for Config {
 impl Config {
     /// Reads a TOML configuration file.
     pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let config = Config::read_file(path)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a TOML configuration file without checking it, for command-line options (`--role`)
+    /// that change what is valid; call [`Config::validate`] after applying them.
+    pub fn read_file(path: &std::path::Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| ConfigError::Read { path: path.display().to_string(), error })?;
-        Config::from_toml(&text).map_err(|e| match e {
-            ConfigError::Parse { error, .. } => {
-                ConfigError::Parse { path: path.display().to_string(), error }
-            }
-            other => other,
-        })
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.display().to_string(), error: Box::new(e) })
     }
 
     /// Parses TOML configuration text.
@@ -290,6 +301,7 @@ impl Config {
         if self.max_viewers == 0 {
             return Err(ConfigError::Invalid("max_viewers must be at least 1".into()));
         }
+        self.bus.validate().map_err(ConfigError::Invalid)?;
         let l = &self.limits;
         if l.max_connections_per_ip == 0
             || l.max_request_bytes < 1024
@@ -302,7 +314,8 @@ impl Config {
         }
         let streams = self.effective_streams();
         for i in self.effective_inference() {
-            if !streams.iter().any(|s| s.id == i.stream) {
+            // Relaying roles get their streams from the broker, not from this file.
+            if self.bus.role.runs_sources() && !streams.iter().any(|s| s.id == i.stream) {
                 return Err(ConfigError::Invalid(format!("[[inference]]: no stream {:?}", i.stream)));
             }
             i.validate().map_err(ConfigError::Invalid)?;

@@ -398,6 +398,18 @@ impl Hub {
         }
     }
 
+    /// Sends results that came from elsewhere (a broker) to every viewer only: unlike
+    /// [`Hub::publish_results`] they do not reach the results taps, so a relaying node never sends
+    /// them back where they came from.
+    pub fn deliver_results(&self, results: Results) {
+        self.counters.results.fetch_add(1, Ordering::Relaxed);
+        let state = self.state();
+        for v in state.viewers.values() {
+            v.lock().push_results(results.clone());
+            v.wake.notify_one();
+        }
+    }
+
     /// The stream's configuration, once a keyframe has shown it.
     pub fn config(&self) -> Option<Config> {
         self.state().config.clone()

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod api;
+pub mod bus;
 pub mod config;
 pub mod frame;
 pub mod hub;
@@ -57,6 +58,8 @@ pub struct App {
     pub denied: AtomicU64,
     /// Connection-level counters.
     pub conns: Arc<serve::ConnCounters>,
+    /// What the broker link did (all zero without a broker).
+    pub bus: Arc<bus::BusCounters>,
     /// Inference workers running in this process.
     pub workers: Vec<infer::worker::WorkerHandle>,
 }
@@ -98,6 +101,9 @@ pub enum ServerError {
     /// The TLS certificate or key is unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The broker is unreachable or refused a subscription.
+    #[error(transparent)]
+    Bus(#[from] bus::BusError),
     /// A model could not be set up.
     #[error("inference: {0}")]
     Inference(String),
@@ -175,7 +181,8 @@ pub async fn run(
     let stop = StopFlag::default();
     let mut streams = BTreeMap::new();
     let mut threads = Vec::new();
-    for s in config.effective_streams() {
+    let local_streams = if config.bus.role.runs_sources() { config.effective_streams() } else { Vec::new() };
+    for s in local_streams {
         let info = StreamInfo {
             id: s.id.clone(),
             kind: s.source.kind().into(),
@@ -186,8 +193,14 @@ pub async fn run(
         threads.push(sources::spawn(s.id.clone(), s.source.clone(), hub.clone(), stop.clone())?);
         streams.insert(s.id, hub);
     }
+    // With a broker: publish local streams, or serve streams relayed from it (deliver, worker).
+    let (bus, relayed) = bus::start(&config.bus, &streams, limits).await?;
+    streams.extend(relayed);
     let mut workers = Vec::new();
-    for i in config.effective_inference() {
+    // Models run where frames are: not on delivery nodes (their viewers get results from the bus).
+    let inference =
+        if config.bus.role == bus::Role::Deliver { Vec::new() } else { config.effective_inference() };
+    for i in inference {
         let Some(hub) = streams.get(&i.stream) else { continue };
         let analyzer = i.build().map_err(|e| ServerError::Inference(e.to_string()))?;
         let options = infer::worker::WorkerOptions { max_rate: i.rate };
@@ -213,6 +226,7 @@ pub async fn run(
         access,
         denied: AtomicU64::new(0),
         conns: Default::default(),
+        bus: bus.counters.clone(),
         workers,
     });
     let l = &config.limits;
@@ -230,6 +244,7 @@ pub async fn run(
     let drain = std::time::Duration::from_secs(5);
     serve::serve(listener, tls, routes, conn_limits, app.conns.clone(), shutdown, drain).await;
     stop.set();
+    drop(bus);
     for w in &app.workers {
         w.stop();
     }

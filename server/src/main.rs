@@ -4,10 +4,12 @@ use anyhow::Context;
 use nalcast_server::Config;
 
 const USAGE: &str = "usage: nalcast-server [--config FILE.toml] [--listen ADDR:PORT] [--www DIR]
-                      [--source ID=SOURCE]...
+                      [--source ID=SOURCE]... [--nats URL] [--role all|ingest|deliver|worker]
        nalcast-server token --config FILE.toml --stream ID|'*' [--ttl SECONDS]
 SOURCE: pattern | pattern:WIDTHxHEIGHT@FPS | FILE.h264
 Without --config or --source: the live test pattern (\"pattern\") and the bundled clip (\"sample\").
+--nats connects to a NATS broker: `ingest` nodes publish their streams, `deliver` nodes serve
+viewers from it, `worker` nodes run inference on it; `all` (the default) does everything here.
 `token` prints a viewer token signed with the configuration's [access] viewer secret.";
 
 /// `nalcast-server token …`: mints a viewer token offline.
@@ -41,12 +43,20 @@ fn parse_args() -> anyhow::Result<Option<Config>> {
     let mut listen = None;
     let mut www = None;
     let mut sources = Vec::new();
+    let (mut nats, mut role) = (None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--config" => config = Config::from_file(args.next().context(USAGE)?.as_ref())?,
+            "--config" => config = Config::read_file(args.next().context(USAGE)?.as_ref())?,
             "--listen" => listen = Some(args.next().context(USAGE)?),
             "--www" => www = Some(args.next().context(USAGE)?),
             "--source" => sources.push(args.next().context(USAGE)?),
+            "--nats" => nats = Some(args.next().context(USAGE)?),
+            "--role" => {
+                let r = args.next().context(USAGE)?;
+                role = Some(
+                    nalcast_server::bus::Role::parse(&r).with_context(|| format!("--role {r:?}\n{USAGE}"))?,
+                );
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(None);
@@ -60,9 +70,16 @@ fn parse_args() -> anyhow::Result<Option<Config>> {
     if let Some(w) = www {
         config.www = w.into();
     }
+    if nats.is_some() {
+        config.bus.nats = nats;
+    }
+    if let Some(r) = role {
+        config.bus.role = r;
+    }
     for s in sources {
         config.add_cli_stream(&s)?;
     }
+    config.validate()?;
     Ok(Some(config))
 }
 
@@ -89,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    for s in config.effective_streams() {
+    for s in config.effective_streams().into_iter().filter(|_| config.bus.role.runs_sources()) {
         tracing::info!(stream = %s.id, source = ?s.source, "stream");
     }
     let scheme = if config.tls.is_some() { "https" } else { "http" };

@@ -10,6 +10,7 @@
 pub mod annexb;
 pub mod au;
 pub mod avcc;
+pub mod bus;
 pub mod chunks;
 pub mod overlay;
 pub mod playout;
