@@ -320,9 +320,11 @@ impl Hub {
             }
         }
         let wire = WireFrame::encode(seq, frame);
-        if seq == 0 {
-            *self.first_frame.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
-        }
+        // The bitrate's time base: the first frame published (relayed streams start at any id).
+        self.first_frame
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(std::time::Instant::now);
         self.counters.frames.fetch_add(1, Ordering::Relaxed);
         self.counters.bytes.fetch_add(frame.data.len() as u64, Ordering::Relaxed);
 
