@@ -105,6 +105,8 @@ struct Slot {
 #[derive(Default)]
 struct SlotState {
     waiting: Option<Picture>,
+    /// When `waiting` was decoded.
+    waiting_since: Option<Instant>,
     spare: Option<Picture>,
     /// The frame the model is looking at now. A skip marker says "nothing more up to here", so
     /// while a frame is in analysis, skips of later frames wait for its results (`skip_after`).
@@ -210,6 +212,7 @@ fn decode_loop(
         let mut s = slot.lock();
         if got {
             stats.decoded.fetch_add(1, Ordering::Relaxed);
+            s.waiting_since = Some(Instant::now());
             let replaced = s.waiting.replace(out).map(|old| {
                 let seq = old.seq;
                 s.spare = Some(old);
@@ -245,18 +248,26 @@ fn model_loop(
     let mut last_start: Option<Instant> = None;
     let model = analyzer.name().to_string();
     while !stop.load(Ordering::Relaxed) {
+        // With a rate limit, the next picture must be one decoded after the limit opens: one that
+        // waited through the pause would make its results (and the players holding for them) late.
+        let mut fresh_after = None;
         if let (Some(every), Some(last)) = (interval, last_start) {
             let wait = every.saturating_sub(last.elapsed());
             if !wait.is_zero() {
-                // Pictures keep replacing each other meanwhile: the newest is taken afterwards.
+                // Pictures keep replacing each other meanwhile.
                 std::thread::sleep(wait.min(Duration::from_millis(500)));
                 continue;
             }
+            fresh_after = Some(last + every);
         }
         let picture = {
             let mut s = slot.lock();
             loop {
-                if let Some(p) = s.waiting.take() {
+                let fresh = match (fresh_after, s.waiting_since) {
+                    (Some(after), Some(since)) => since >= after,
+                    _ => true,
+                };
+                if fresh && let Some(p) = s.waiting.take() {
                     s.busy = Some(p.seq);
                     break Some(p);
                 }
@@ -271,7 +282,11 @@ fn model_loop(
         };
         let Some(picture) = picture else { break };
         let started = Instant::now();
-        last_start = Some(started);
+        // Keep the cadence: waiting for a fresh picture must not stretch every interval.
+        last_start = Some(match (fresh_after, interval) {
+            (Some(after), Some(every)) if started.duration_since(after) < every / 2 => after,
+            _ => started,
+        });
         let outcome = analyzer.analyze(&picture);
         let took = started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
         match outcome {
