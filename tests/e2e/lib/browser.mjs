@@ -33,7 +33,7 @@ export async function launch(extraArgs = []) {
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });
   };
-  return { context, close };
+  return { context, close, profile };
 }
 
 /** Opens `url`, forwarding the page's console errors (and warnings when `verbose`). */

@@ -1,5 +1,7 @@
 // A small static file server for the browser tests and benchmarks: maps URL prefixes to folders,
 // binds loopback on an ephemeral port, serves wasm with its MIME type and never leaves its roots.
+// An extensionless path that is not a file is tried with `.js`, as bundlers resolve ES module
+// imports (npm packages such as tinyh264 ship `import x from './Y'`).
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
@@ -26,10 +28,11 @@ export function serve(mounts) {
     if (rel === "" || rel.endsWith("/")) rel += "index.html";
     const file = path.resolve(root, rel);
     if (!file.startsWith(root + path.sep)) return void res.writeHead(403).end();
-    fs.readFile(file, (err, data) => {
+    const found = path.extname(file) === "" && !fs.existsSync(file) ? `${file}.js` : file;
+    fs.readFile(found, (err, data) => {
       if (err) return void res.writeHead(404).end();
       res.writeHead(200, {
-        "content-type": TYPES[path.extname(file)] ?? "application/octet-stream",
+        "content-type": TYPES[path.extname(found)] ?? "application/octet-stream",
         "cache-control": "no-store",
         "cross-origin-opener-policy": "same-origin",
         "cross-origin-embedder-policy": "require-corp",
