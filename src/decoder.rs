@@ -8,6 +8,7 @@
 //! const rest = dec.flush();          // end of stream: pictures held back for reordering
 //! frames[0].width; frames[0].height; frames[0].i420(); // tight Y, then U, then V, cropped
 //! dec.decodeAndPaint(bytes, canvas); // paint the newest picture without copying it out of wasm
+//! dec.decodeEach(bytes, ts, (w, h, ts, matrix, fullRange) => pooledUint8Array); // for workers
 //! ```
 //! Bitstream errors never throw: the decoder conceals, recovers at the next IDR at the latest, and
 //! reports them in `lastError` / `errorCount`.
@@ -15,6 +16,7 @@
 use crate::paint::Painter;
 use nalcast_codec::{Decoder, Frame, Matrix};
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
@@ -53,10 +55,7 @@ impl JsFrame {
     /// `"bt601"` or `"bt709"`: the matrix the stream's VUI asks for (or the size-based default).
     #[wasm_bindgen(getter)]
     pub fn matrix(&self) -> String {
-        match self.matrix {
-            Matrix::Bt601 => "bt601".into(),
-            Matrix::Bt709 => "bt709".into(),
-        }
+        matrix_name(self.matrix).into()
     }
 
     /// Whether samples are full range (0–255) rather than limited (16–235).
@@ -86,6 +85,39 @@ impl JsFrame {
     }
 }
 
+/// Copies `frame` as tight I420 into the `Uint8Array` that `sink` returns for it.
+fn hand_over(tight: &mut Vec<u8>, frame: &Frame<'_>, sink: &js_sys::Function) -> Result<(), JsValue> {
+    tight.clear();
+    frame.write_i420(tight);
+    let args = js_sys::Array::new();
+    args.push(&JsValue::from(frame.width as u32));
+    args.push(&JsValue::from(frame.height as u32));
+    args.push(&JsValue::from(frame.timestamp as f64));
+    args.push(&JsValue::from_str(matrix_name(frame.color.matrix)));
+    args.push(&JsValue::from(frame.color.full_range));
+    let dest = sink
+        .apply(&JsValue::NULL, &args)?
+        .dyn_into::<js_sys::Uint8Array>()
+        .map_err(|_| JsValue::from_str("decodeEach: the sink must return a Uint8Array"))?;
+    if (dest.length() as usize) < tight.len() {
+        return Err(JsValue::from_str(&format!(
+            "decodeEach: the sink returned {} bytes, the picture needs {}",
+            dest.length(),
+            tight.len()
+        )));
+    }
+    dest.subarray(0, tight.len() as u32).copy_from(tight);
+    Ok(())
+}
+
+/// The JS name of a matrix: `"bt601"` or `"bt709"`.
+pub(crate) fn matrix_name(matrix: Matrix) -> &'static str {
+    match matrix {
+        Matrix::Bt601 => "bt601",
+        Matrix::Bt709 => "bt709",
+    }
+}
+
 /// An H.264 decoder (JS `Decoder`): OpenH264 running inside this wasm module.
 #[wasm_bindgen(js_name = Decoder)]
 #[derive(Debug)]
@@ -93,6 +125,8 @@ pub struct JsDecoder {
     inner: Decoder,
     painter: Painter,
     last_error: Option<String>,
+    /// Tight I420 of the latest picture for `decodeEach`, reused across pictures.
+    tight: Vec<u8>,
 }
 
 fn timestamp_arg(ts: Option<f64>) -> u64 {
@@ -104,7 +138,12 @@ impl JsDecoder {
     /// Creates a decoder. Throws only if OpenH264 cannot be initialised.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsDecoder, JsError> {
-        Ok(JsDecoder { inner: Decoder::new()?, painter: Painter::default(), last_error: None })
+        Ok(JsDecoder {
+            inner: Decoder::new()?,
+            painter: Painter::default(),
+            last_error: None,
+            tight: Vec::new(),
+        })
     }
 
     /// Decodes Annex-B bytes (one or more complete NAL units, e.g. an access unit or a whole file)
@@ -146,6 +185,43 @@ impl JsDecoder {
         });
         self.last_error = result.err().map(|e| e.to_string());
         paint_result.map(|()| count)
+    }
+
+    /// Decodes like `decode` and hands each picture to `sink(width, height, timestamp, matrix,
+    /// fullRange)`, which returns a `Uint8Array` of at least `width*height*3/2` bytes (e.g. from a pool
+    /// of transferable buffers); the tight I420 picture is copied into it. No `Frame` objects and no
+    /// per-picture allocation: this is how the decode worker feeds the paint worker. Returns how many
+    /// pictures came out; throws if `sink` throws or returns something too small.
+    #[wasm_bindgen(js_name = decodeEach)]
+    pub fn decode_each(
+        &mut self,
+        bytes: &[u8],
+        timestamp: Option<f64>,
+        sink: &js_sys::Function,
+    ) -> Result<u32, JsValue> {
+        let (tight, mut count, mut sink_result) = (&mut self.tight, 0u32, Ok(()));
+        let result = self.inner.decode_with_timestamp(bytes, timestamp_arg(timestamp), |f| {
+            count += 1;
+            if sink_result.is_ok() {
+                sink_result = hand_over(tight, &f, sink);
+            }
+        });
+        self.last_error = result.err().map(|e| e.to_string());
+        sink_result.map(|()| count)
+    }
+
+    /// Like `flush`, handing the held-back pictures to `sink` as `decodeEach` does.
+    #[wasm_bindgen(js_name = flushEach)]
+    pub fn flush_each(&mut self, sink: &js_sys::Function) -> Result<u32, JsValue> {
+        let (tight, mut count, mut sink_result) = (&mut self.tight, 0u32, Ok(()));
+        let result = self.inner.flush(|f| {
+            count += 1;
+            if sink_result.is_ok() {
+                sink_result = hand_over(tight, &f, sink);
+            }
+        });
+        self.last_error = result.err().map(|e| e.to_string());
+        sink_result.map(|()| count)
     }
 
     /// Like `flush`, painting the last held-back picture on `canvas`; returns how many came out.

@@ -3,13 +3,15 @@
 //! It exposes to JavaScript the decoder — [`decoder::JsDecoder`] (`Decoder` in JS) turns Annex-B
 //! H.264 into [`decoder::JsFrame`]s (`Frame`) or paints straight onto a canvas ([`paint`]) — and the
 //! live [`player::Player`], which plays a server stream with statistics ([`stats`], [`clock`]). The
-//! decoding itself is `nalcast-codec` (OpenH264 compiled into this module).
+//! decoding itself is `nalcast-codec` (OpenH264 compiled into this module). In workers, `decodeEach`
+//! and [`picture::JsPicturePainter`] split decoding and painting across two threads (www/pipeline.js).
 #![deny(missing_docs)]
 
 pub mod clock;
 pub mod decoder;
 pub mod overlay;
 pub mod paint;
+pub mod picture;
 pub mod player;
 pub mod stats;
 pub mod transport;

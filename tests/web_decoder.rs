@@ -6,7 +6,7 @@ use nalcast::decoder::JsDecoder;
 use nalcast_codec::yuv::{i420_to_rgba, i420_to_rgba_scalar};
 use nalcast_codec::{ColorSpace, Frame, Matrix};
 use sha1::{Digest, Sha1};
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -199,4 +199,88 @@ fn hostile_bytes_never_trap_and_the_decoder_recovers_at_the_next_idr() {
         hasher.update(p);
     }
     assert_eq!(hex(&hasher.finalize()), BA_MW_D_SHA1);
+}
+
+/// A `decodeEach` sink that hands out fresh arrays of `extra` bytes more than asked (negative: less)
+/// and keeps them, with the picture sizes it was told.
+#[allow(clippy::type_complexity)]
+fn keeping_sink(
+    extra: i64,
+) -> (
+    wasm_bindgen::closure::Closure<dyn FnMut(u32, u32, f64, String, bool) -> JsValue>,
+    std::rc::Rc<std::cell::RefCell<Vec<(u32, u32, js_sys::Uint8Array)>>>,
+) {
+    let kept = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let store = kept.clone();
+    let sink =
+        wasm_bindgen::closure::Closure::new(move |w: u32, h: u32, _ts: f64, _m: String, _full: bool| {
+            let need = (w * h + 2 * (w / 2) * (h / 2)) as i64;
+            let array = js_sys::Uint8Array::new_with_length((need + extra).max(0) as u32);
+            store.borrow_mut().push((w, h, array.clone()));
+            JsValue::from(array)
+        });
+    (sink, kept)
+}
+
+#[wasm_bindgen_test]
+fn decode_each_hands_over_bit_exact_pictures_and_painter_paints_them_like_decode_and_paint() {
+    use nalcast::picture::JsPicturePainter;
+    let (sink, kept) = keeping_sink(16);
+    let mut dec = JsDecoder::new().expect("decoder");
+    let mut n = dec.decode_each(BA_MW_D, None, sink.as_ref().unchecked_ref()).expect("sink takes them");
+    n += dec.flush_each(sink.as_ref().unchecked_ref()).expect("sink takes them");
+    let kept = kept.borrow();
+    assert_eq!(n as usize, kept.len());
+    let mut hasher = Sha1::new();
+    for (w, h, array) in kept.iter() {
+        let len = (w * h * 3 / 2) as usize;
+        hasher.update(&array.to_vec()[..len]);
+    }
+    assert_eq!(hex(&hasher.finalize()), BA_MW_D_SHA1, "decodeEach output differs from the conformance hash");
+
+    // PicturePainter on a page canvas paints the last picture exactly as decodeAndPaint does.
+    let document = web_sys::window().and_then(|w| w.document()).expect("document");
+    let canvas = |_| -> web_sys::HtmlCanvasElement {
+        document.create_element("canvas").expect("canvas").dyn_into().expect("is a canvas")
+    };
+    let (a, b) = (canvas(0), canvas(1));
+    let mut painter = JsPicturePainter::new(JsValue::from(a.clone())).expect("painter");
+    let (w, h, last) = kept.last().expect("pictures");
+    painter.paint(last, *w, *h, "bt601", false).expect("paints");
+    let mut direct = JsDecoder::new().expect("decoder");
+    direct.decode_and_paint(BA_MW_D, Some(b.clone()), None).expect("paints");
+    direct.flush_and_paint(Some(b.clone())).expect("paints");
+    let pixels = |c: &web_sys::HtmlCanvasElement| {
+        let ctx: web_sys::CanvasRenderingContext2d =
+            c.get_context("2d").expect("ctx").expect("ctx").dyn_into().expect("2d");
+        ctx.get_image_data(0.0, 0.0, c.width() as f64, c.height() as f64).expect("pixels").data().0
+    };
+    assert_eq!((a.width(), a.height()), (b.width(), b.height()));
+    assert_eq!(pixels(&a), pixels(&b));
+
+    // Bad input to the painter is an error, not a trap, and the canvas keeps its picture.
+    let before = pixels(&a);
+    assert!(painter.paint(last, *w, *h + 2, "bt601", false).is_err(), "short buffer");
+    assert!(painter.paint(last, 175, 144, "bt601", false).is_err(), "odd width");
+    assert!(painter.paint(last, 0, 0, "bt601", false).is_err(), "empty");
+    assert!(painter.paint(last, 1 << 20, 2, "bt601", false).is_err(), "huge");
+    assert_eq!(pixels(&a), before);
+    assert!(JsPicturePainter::new(JsValue::from_str("not a canvas")).is_err());
+}
+
+#[wasm_bindgen_test]
+fn decode_each_rejects_a_short_buffer_and_keeps_decoding() {
+    let (short, _) = keeping_sink(-1);
+    let mut dec = JsDecoder::new().expect("decoder");
+    assert!(
+        dec.decode_each(BA_MW_D, None, short.as_ref().unchecked_ref()).is_err(),
+        "a short buffer is an error"
+    );
+    let not_array = wasm_bindgen::closure::Closure::<dyn FnMut() -> JsValue>::new(|| JsValue::from(7));
+    assert!(dec.flush_each(not_array.as_ref().unchecked_ref()).is_err(), "a non-array is an error");
+    // The same decoder goes on with a good sink from the next IDR.
+    let (good, kept) = keeping_sink(0);
+    let n = dec.decode_each(BA_MW_D, None, good.as_ref().unchecked_ref()).expect("decodes")
+        + dec.flush_each(good.as_ref().unchecked_ref()).expect("decodes");
+    assert!(n > 0 && kept.borrow().len() == n as usize);
 }

@@ -3,7 +3,10 @@
 // on the clips scripts/make-clips.sh makes, in one headless Chromium run. For every clip: decode only
 // and decode + paint, REPS interleaved repetitions, medians of frames/s, of the p50/p95 interval
 // between pictures, and of CPU ms per frame (all Chromium processes, from /proc). Then the ratios and
-// the goals of issue 7, the paint paths compared on the same pictures, and the .wasm size.
+// the goals of issue 7, the paint paths compared on the same pictures, and the .wasm size. nalcast
+// runs two ways: on the main thread (Decoder.decodeAndPaint) and as www/pipeline.js's two workers
+// (decode | SIMD RGBA + putImageData on an OffscreenCanvas, overlapped); the main thread's longest
+// stall during each run is measured with a 4 ms timer.
 // Results also go to target/bench-decode.json.
 import fs from "node:fs";
 import path from "node:path";
@@ -32,6 +35,7 @@ const server = await serve({
   "/t/": path.join(here, "pages"),
   "/clips/": data,
   "/tiny/": path.join(here, "node_modules/tinyh264/es"),
+  "/w/": path.join(repo, "www"),
 });
 const browser = await launch();
 const VARIANTS = [
@@ -39,6 +43,7 @@ const VARIANTS = [
   { key: "webcodecs", run: (p, codec) => p.evaluate((c) => window.runWebCodecs(c, false), codec) },
   { key: "tinyh264", run: (p, codec) => (isHigh(codec) ? { error: "tinyh264 decodes Baseline only" } : p.evaluate(() => window.runTiny(false))) },
   { key: "oursPaint", run: (p) => p.evaluate(() => window.runOurs(true)) },
+  { key: "oursWorkers", run: (p) => p.evaluate(() => window.runPipeline()) },
   { key: "webcodecsPaint", run: (p, codec) => p.evaluate((c) => window.runWebCodecs(c, true), codec) },
   { key: "tinyh264Paint", run: (p, codec) => (isHigh(codec) ? { error: "tinyh264 decodes Baseline only" } : p.evaluate(() => window.runTiny(true))) },
 ];
@@ -76,6 +81,7 @@ try {
         p50: median(xs.map((x) => x.p50)),
         p95: median(xs.map((x) => x.p95)),
         cpuMsPerFrame: median(xs.map((x) => x.cpuPerFrame)),
+        stall: median(xs.map((x) => x.stall)),
         frames: median(xs.map((x) => x.frames)),
         runs: xs.map((x) => +x.fps.toFixed(1)),
       };
@@ -113,26 +119,30 @@ const NAMES = { ours: "nalcast", webcodecs: "WebCodecs", tinyh264: "tinyh264" };
 console.log(`bench-decode: median of ${REPS} interleaved runs, headless Chromium (software, --disable-gpu), this machine`);
 console.log("ms/frame = interval between pictures out of a saturated decoder; CPU = all Chromium processes / frames");
 console.log("");
-console.log(["clip", "decoder", "decode fps", "ms p50", "ms p95", "CPU ms/f", "+paint fps", "ms p50", "ms p95", "CPU ms/f"].join(" | "));
-console.log(Array(10).fill("---").join(" | "));
+console.log(["clip", "decoder", "decode fps", "ms p50", "ms p95", "CPU ms/f", "+paint fps", "ms p50", "ms p95", "CPU ms/f", "main thread stall ms"].join(" | "));
+console.log(Array(11).fill("---").join(" | "));
 for (const x of rows) {
-  for (const k of ["ours", "webcodecs", "tinyh264"]) {
-    const d = x[k], p = x[`${k}Paint`];
-    if (d.error) {
-      console.log([x.clip, NAMES[k], d.error, "", "", "", "", "", "", ""].join(" | "));
+  for (const k of ["ours", "oursWorkers", "webcodecs", "tinyh264"]) {
+    const d = k === "oursWorkers" ? {} : x[k], p = k === "oursWorkers" ? x.oursWorkers : x[`${k}Paint`];
+    const name = k === "oursWorkers" ? "nalcast, 2 workers" : NAMES[k];
+    if (d.error || p.error) {
+      console.log([x.clip, name, d.error ?? p.error, "", "", "", "", "", "", "", ""].join(" | "));
       continue;
     }
-    console.log([x.clip, NAMES[k], f1(d.fps), f2(d.p50), f2(d.p95), f2(d.cpuMsPerFrame), f1(p.fps), f2(p.p50), f2(p.p95), f2(p.cpuMsPerFrame)].join(" | "));
+    console.log([x.clip, name, f1(d.fps), f2(d.p50), f2(d.p95), f2(d.cpuMsPerFrame), f1(p.fps), f2(p.p50), f2(p.p95), f2(p.cpuMsPerFrame), f1(p.stall)].join(" | "));
   }
 }
 console.log("");
-console.log(["clip", "codec", "decode vs WebCodecs", "+paint vs WebCodecs", "decode vs tinyh264", "+paint vs tinyh264"].join(" | "));
-console.log(Array(6).fill("---").join(" | "));
+console.log("ratios: nalcast decode only / theirs; +paint: nalcast's faster path (2 workers or main thread) / theirs");
+console.log(["clip", "codec", "decode vs WebCodecs", "+paint vs WebCodecs", "decode vs tinyh264", "+paint vs tinyh264", "+paint path"].join(" | "));
+console.log(Array(7).fill("---").join(" | "));
 const goals = [];
 for (const x of rows) {
-  const dw = ratio(x.ours, x.webcodecs), pw = ratio(x.oursPaint, x.webcodecsPaint);
-  const dt = ratio(x.ours, x.tinyh264), pt = ratio(x.oursPaint, x.tinyh264Paint);
-  console.log([x.clip, x.codec, rx(dw), rx(pw), rx(dt), rx(pt)].join(" | "));
+  const workers = (x.oursWorkers.fps ?? 0) >= (x.oursPaint.fps ?? 0);
+  const best = workers ? x.oursWorkers : x.oursPaint;
+  const dw = ratio(x.ours, x.webcodecs), pw = ratio(best, x.webcodecsPaint);
+  const dt = ratio(x.ours, x.tinyh264), pt = ratio(best, x.tinyh264Paint);
+  console.log([x.clip, x.codec, rx(dw), rx(pw), rx(dt), rx(pt), workers ? "2 workers" : "main thread"].join(" | "));
   const need = isHigh(x.codec) ? 0.5 : 0.75;
   goals.push([`${x.clip}: decode + paint ≥ 1.00x WebCodecs`, pw, 1.0]);
   goals.push([`${x.clip}: decode only ≥ ${need.toFixed(2)}x WebCodecs`, dw, need]);

@@ -1,0 +1,77 @@
+// DecodePipeline's decode worker: nalcast's Decoder on access units from the page; each picture goes
+// as tight I420 in a pooled transferable buffer to the paint worker, which sends the buffer back.
+// Access units wait in a queue while no buffer is free, so a slow painter slows decoding instead of
+// growing memory.
+let dec = null;
+let port = null;
+const free = []; // ArrayBuffers back from the paint worker
+let outstanding = 0; // buffers at the paint worker
+const MAX_BUFFERS = 3;
+const queue = [];
+let decodeStart = 0;
+
+function take(size) {
+  const i = free.findIndex((b) => b.byteLength >= size);
+  if (i >= 0) return free.splice(i, 1)[0];
+  if (free.length) free.pop(); // too small (the picture size changed): let it go
+  return new ArrayBuffer(size);
+}
+
+// decodeEach's sink: returns where to copy the picture, and posts it once the copy is done.
+let pending = null;
+function sink(width, height, timestamp, matrix, fullRange) {
+  post();
+  const size = width * height + 2 * (width >> 1) * (height >> 1);
+  const buffer = take(size);
+  pending = { buffer, width, height, timestamp, matrix, fullRange, decodeMs: performance.now() - decodeStart };
+  return new Uint8Array(buffer, 0, size);
+}
+
+function post() {
+  if (!pending) return;
+  outstanding++;
+  port.postMessage({ type: "picture", ...pending }, [pending.buffer]);
+  pending = null;
+}
+
+function pump() {
+  while (queue.length && outstanding + 1 <= MAX_BUFFERS) {
+    const m = queue.shift();
+    let pictures = 0;
+    let error = null;
+    decodeStart = performance.now();
+    try {
+      pictures = m.type === "flush" ? dec.flushEach(sink) : dec.decodeEach(new Uint8Array(m.data), m.timestamp, sink);
+      post();
+    } catch (e) {
+      pending = null;
+      error = String(e?.message ?? e);
+    }
+    self.postMessage({ type: "decoded", pictures, error });
+  }
+}
+
+self.onmessage = async (e) => {
+  const m = e.data;
+  if (m.type === "init") {
+    try {
+      const nalcast = await import(m.pkg);
+      await nalcast.default();
+      dec = new nalcast.Decoder();
+      port = m.port;
+      port.onmessage = (r) => {
+        if (r.data.type === "recycle") {
+          outstanding--;
+          free.push(r.data.buffer);
+          pump();
+        }
+      };
+      self.postMessage({ type: "ready" });
+    } catch (err) {
+      self.postMessage({ type: "error", message: `decode worker: ${err?.message ?? err}` });
+    }
+    return;
+  }
+  queue.push(m);
+  pump();
+};
