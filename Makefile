@@ -49,6 +49,7 @@ conformance: wasm
 test-e2e: wasm server
 	node tests/e2e/page.test.mjs
 	node tests/e2e/pipeline.test.mjs
+	node tests/e2e/worker.test.mjs
 	node tests/e2e/transports.test.mjs
 	node tests/e2e/overlay.test.mjs
 	node tests/e2e/triton.test.mjs

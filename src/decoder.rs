@@ -18,7 +18,6 @@ use nalcast_codec::{Decoder, Frame, Matrix};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::HtmlCanvasElement;
 
 /// A decoded picture (JS `Frame`), holding its own tight I420 copy.
 #[wasm_bindgen(js_name = Frame)]
@@ -127,6 +126,8 @@ pub struct JsDecoder {
     last_error: Option<String>,
     /// Tight I420 of the latest picture for `decodeEach`, reused across pictures.
     tight: Vec<u8>,
+    /// Timestamp of the latest picture that came out.
+    last_timestamp: Option<f64>,
 }
 
 fn timestamp_arg(ts: Option<f64>) -> u64 {
@@ -143,6 +144,7 @@ impl JsDecoder {
             painter: Painter::default(),
             last_error: None,
             tight: Vec::new(),
+            last_timestamp: None,
         })
     }
 
@@ -154,6 +156,7 @@ impl JsDecoder {
             frames.push(JsFrame::from_frame(&f));
         });
         self.last_error = result.err().map(|e| e.to_string());
+        self.last_timestamp = frames.last().map(|f| f.timestamp).or(self.last_timestamp);
         frames
     }
 
@@ -162,26 +165,28 @@ impl JsDecoder {
         let mut frames = Vec::new();
         let result = self.inner.flush(|f| frames.push(JsFrame::from_frame(&f)));
         self.last_error = result.err().map(|e| e.to_string());
+        self.last_timestamp = frames.last().map(|f| f.timestamp).or(self.last_timestamp);
         frames
     }
 
-    /// Decodes like `decode` and paints the newest picture on `canvas` straight from the decoder's
-    /// buffers (no `Frame` copies). Returns how many pictures came out. Without a canvas, only counts.
+    /// Decodes like `decode` and paints the newest picture on `canvas` (an `HTMLCanvasElement`, or
+    /// an `OffscreenCanvas` in a worker) straight from the decoder's buffers (no `Frame` copies).
+    /// Returns how many pictures came out; `lastTimestamp` says which was painted last. Without a
+    /// canvas, only counts.
     #[wasm_bindgen(js_name = decodeAndPaint)]
     pub fn decode_and_paint(
         &mut self,
         bytes: &[u8],
-        canvas: Option<HtmlCanvasElement>,
+        canvas: JsValue,
         timestamp: Option<f64>,
     ) -> Result<u32, JsValue> {
         let mut count = 0u32;
         let mut paint_result = Ok(());
-        let painter = &mut self.painter;
+        let (painter, last) = (&mut self.painter, &mut self.last_timestamp);
         let result = self.inner.decode_with_timestamp(bytes, timestamp_arg(timestamp), |f| {
             count += 1;
-            if let Some(c) = &canvas {
-                paint_result = painter.paint(c, &f);
-            }
+            *last = Some(f.timestamp as f64);
+            paint_result = painter.paint_any(&canvas, &f);
         });
         self.last_error = result.err().map(|e| e.to_string());
         paint_result.map(|()| count)
@@ -200,8 +205,10 @@ impl JsDecoder {
         sink: &js_sys::Function,
     ) -> Result<u32, JsValue> {
         let (tight, mut count, mut sink_result) = (&mut self.tight, 0u32, Ok(()));
+        let last = &mut self.last_timestamp;
         let result = self.inner.decode_with_timestamp(bytes, timestamp_arg(timestamp), |f| {
             count += 1;
+            *last = Some(f.timestamp as f64);
             if sink_result.is_ok() {
                 sink_result = hand_over(tight, &f, sink);
             }
@@ -214,8 +221,10 @@ impl JsDecoder {
     #[wasm_bindgen(js_name = flushEach)]
     pub fn flush_each(&mut self, sink: &js_sys::Function) -> Result<u32, JsValue> {
         let (tight, mut count, mut sink_result) = (&mut self.tight, 0u32, Ok(()));
+        let last = &mut self.last_timestamp;
         let result = self.inner.flush(|f| {
             count += 1;
+            *last = Some(f.timestamp as f64);
             if sink_result.is_ok() {
                 sink_result = hand_over(tight, &f, sink);
             }
@@ -226,18 +235,24 @@ impl JsDecoder {
 
     /// Like `flush`, painting the last held-back picture on `canvas`; returns how many came out.
     #[wasm_bindgen(js_name = flushAndPaint)]
-    pub fn flush_and_paint(&mut self, canvas: Option<HtmlCanvasElement>) -> Result<u32, JsValue> {
+    pub fn flush_and_paint(&mut self, canvas: JsValue) -> Result<u32, JsValue> {
         let mut count = 0u32;
         let mut paint_result = Ok(());
-        let painter = &mut self.painter;
+        let (painter, last) = (&mut self.painter, &mut self.last_timestamp);
         let result = self.inner.flush(|f| {
             count += 1;
-            if let Some(c) = &canvas {
-                paint_result = painter.paint(c, &f);
-            }
+            *last = Some(f.timestamp as f64);
+            paint_result = painter.paint_any(&canvas, &f);
         });
         self.last_error = result.err().map(|e| e.to_string());
         paint_result.map(|()| count)
+    }
+
+    /// Timestamp of the latest picture that came out of any `decode*`/`flush*` call (for
+    /// `decodeAndPaint`: the picture now on the canvas), or `undefined` before the first.
+    #[wasm_bindgen(getter, js_name = lastTimestamp)]
+    pub fn last_timestamp(&self) -> Option<f64> {
+        self.last_timestamp
     }
 
     /// The error of the most recent `decode`/`flush` call, or `undefined` if it was clean.

@@ -13,6 +13,7 @@ pub mod overlay;
 pub mod paint;
 pub mod picture;
 pub mod player;
+pub mod remote;
 pub mod stats;
 pub mod transport;
 

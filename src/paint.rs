@@ -79,6 +79,20 @@ impl Painter {
         ctx.put_image_data(&image, 0.0, 0.0)
     }
 
+    /// Paints on whatever canvas `canvas` is: an `HTMLCanvasElement` or an `OffscreenCanvas`.
+    /// `undefined`/`null` paints nothing; anything else is an error.
+    pub fn paint_any(&mut self, canvas: &JsValue, frame: &Frame<'_>) -> Result<(), JsValue> {
+        if let Some(c) = canvas.dyn_ref::<HtmlCanvasElement>() {
+            self.paint(c, frame)
+        } else if let Some(c) = canvas.dyn_ref::<OffscreenCanvas>() {
+            self.paint_offscreen(c, frame)
+        } else if canvas.is_undefined() || canvas.is_null() {
+            Ok(())
+        } else {
+            Err(JsValue::from_str("not a canvas: pass an HTMLCanvasElement or an OffscreenCanvas"))
+        }
+    }
+
     /// Like [`Painter::paint`], on an `OffscreenCanvas` (a canvas handed to a worker).
     pub fn paint_offscreen(&mut self, canvas: &OffscreenCanvas, frame: &Frame<'_>) -> Result<(), JsValue> {
         let ctx = self.worker_context(canvas)?;

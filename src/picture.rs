@@ -69,12 +69,6 @@ impl JsPicturePainter {
             color: ColorSpace { matrix, full_range },
             timestamp: 0,
         };
-        if let Some(c) = self.canvas.dyn_ref::<OffscreenCanvas>() {
-            self.painter.paint_offscreen(c, &frame)
-        } else if let Some(c) = self.canvas.dyn_ref::<HtmlCanvasElement>() {
-            self.painter.paint(c, &frame)
-        } else {
-            Err(JsValue::from_str("PicturePainter: the canvas is gone"))
-        }
+        self.painter.paint_any(&self.canvas, &frame)
     }
 }

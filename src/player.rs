@@ -18,12 +18,19 @@
 //! player.stats();   // { transport, state, fps, bitrateKbps, decodeMs, latencyMs, dropped, skipped, ... }
 //! player.onframe = (e) => { /* { seq, latencyMs, decodeMs, width, height, overlay } after each painted picture */ };
 //! player.setOverlay(overlayCanvas);   // draw model results over the video (null: stop)
+//! player.setVisible(false);            // hidden: stop decoding (resumes at a keyframe)
+//! player.setDecoder(pool.attach(canvas)); // decode + paint in a DecoderPool worker (www/decoder-pool.js)
 //! player.close();
 //! ```
+//!
+//! With `setDecoder`, the canvas belongs to a pool worker: access units go there (at most
+//! [`crate::remote`]'s bound in flight, beyond which the player skips to the next keyframe) and the
+//! `onframe`/stats bookkeeping happens when the worker reports the picture painted.
 
 use crate::clock::ClockSync;
 use crate::overlay::{Drawn, Overlay, OverlayStats};
 use crate::paint::Painter;
+use crate::remote::RemoteDecoder;
 use crate::stats::{Stats, StatsSnapshot};
 use crate::transport::reconnect::{Backoff, Liveness, Verdict, stall_after_ms};
 use crate::transport::{self, Kind, Link, Sink, Target};
@@ -165,6 +172,27 @@ struct Inner {
     on_results: Option<js_sys::Function>,
     /// Results received but not yet passed to `onresults`.
     results_out: Vec<ResultsEvent>,
+    /// Decoding in a pool worker instead of here (`setDecoder`), with the callbacks it calls.
+    remote: Option<Remote>,
+    /// Hidden (`setVisible(false)`): frames are not decoded.
+    paused: bool,
+}
+
+/// A [`RemoteDecoder`] and the closures the player gave it (owned here, dropped with it).
+struct Remote {
+    decoder: RemoteDecoder,
+    _painted: Closure<dyn FnMut(f64, f64, u32, u32, f64)>,
+    _decoded: Closure<dyn FnMut(f64, JsValue)>,
+}
+
+impl Drop for Remote {
+    /// Unhooks the callbacks, unless a newer player (after a trap recovery) has set its own.
+    fn drop(&mut self) {
+        if self.decoder.onpainted() == *self._painted.as_ref() {
+            self.decoder.set_onpainted(None);
+            self.decoder.set_ondecoded(None);
+        }
+    }
 }
 
 /// What the `onresults` callback receives for each model result.
@@ -283,6 +311,8 @@ impl Player {
             last_report_ms: 0.0,
             on_results: None,
             results_out: Vec::new(),
+            remote: None,
+            paused: false,
         }));
         inner.borrow_mut().hold.set_enabled(false);
         connect(&inner);
@@ -367,6 +397,52 @@ impl Player {
     #[wasm_bindgen(setter)]
     pub fn set_onresults(&self, callback: Option<js_sys::Function>) {
         self.inner.borrow_mut().on_results = callback;
+    }
+
+    /// Decodes and paints in a pool worker from now on: `decoder` is `DecoderPool.attach(canvas)`
+    /// for this player's canvas (attach before any picture is painted here; the canvas then belongs
+    /// to the worker). Playback continues from the next keyframe.
+    #[wasm_bindgen(js_name = setDecoder)]
+    pub fn set_decoder(&self, decoder: RemoteDecoder) {
+        let weak = Rc::downgrade(&self.inner);
+        let painted = Closure::<dyn FnMut(f64, f64, u32, u32, f64)>::new(
+            move |seq: f64, decode_ms: f64, width: u32, height: u32, at: f64| {
+                let Some(rc) = weak.upgrade() else { return };
+                let event = rc.borrow_mut().painted(seq as u64, decode_ms, width, height, at);
+                emit(&rc, event);
+            },
+        );
+        let weak = Rc::downgrade(&self.inner);
+        let decoded = Closure::<dyn FnMut(f64, JsValue)>::new(move |_seq: f64, error: JsValue| {
+            let Some(rc) = weak.upgrade() else { return };
+            if let Some(e) = error.as_string() {
+                let mut inner = rc.borrow_mut();
+                inner.stats.totals.errors += 1;
+                web_sys::console::warn_1(&format!("nalcast: {e}").into());
+                inner.lost();
+            }
+        });
+        decoder.set_onpainted(Some(painted.as_ref().unchecked_ref::<js_sys::Function>().clone()));
+        decoder.set_ondecoded(Some(decoded.as_ref().unchecked_ref::<js_sys::Function>().clone()));
+        let mut inner = self.inner.borrow_mut();
+        inner.remote = Some(Remote { decoder, _painted: painted, _decoded: decoded });
+        inner.stats.totals.worker = true;
+        inner.lost();
+    }
+
+    /// Whether the player is visible. Hidden players receive but do not decode (saving the CPU for
+    /// the visible ones); when shown again they ask for a keyframe and resume from it.
+    #[wasm_bindgen(js_name = setVisible)]
+    pub fn set_visible(&self, visible: bool) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.paused != visible {
+            return;
+        }
+        inner.paused = !visible;
+        if visible {
+            inner.need_key = false; // let lost() ask again
+            inner.lost();
+        }
     }
 
     /// Asks the server for a keyframe.
@@ -548,12 +624,31 @@ impl Inner {
             self.stats.totals.skipped += 1;
             return None;
         }
+        if self.paused {
+            self.stats.totals.paused += 1;
+            return None;
+        }
         self.need_key = false;
         if self.capture.len() >= 32 {
             self.capture.pop_front();
         }
         self.capture.push_back((f.seq, f.capture_us));
         let paint = !f.flags.catch_up() || f.flags.live_edge();
+        if let Some(remote) = &self.remote {
+            match remote.decoder.decode(&f.data, f.seq as f64, paint) {
+                Ok(true) => {}
+                Ok(false) => {
+                    // The worker is far behind: skip to a keyframe rather than queue without bound.
+                    self.stats.totals.skipped += 1;
+                    self.lost();
+                }
+                Err(e) => {
+                    web_sys::console::warn_1(&e);
+                    self.lost();
+                }
+            }
+            return None; // painted() runs when the worker reports the picture
+        }
         let mut painted = None;
         let mut paint_error = None;
         let (decoder, painter, canvas) = (&mut self.decoder, &mut self.painter, &self.canvas);
@@ -575,9 +670,18 @@ impl Inner {
         }
         let seq = painted?;
         let done = now_ms();
+        let (width, height) = (self.canvas.width(), self.canvas.height());
+        Some(self.painted(seq, done - now, width, height, done))
+    }
+
+    /// Bookkeeping for a painted picture (here, or in a pool worker at `at`, page clock): latency,
+    /// stats, the overlay for it, and the `onframe` event.
+    fn painted(&mut self, seq: u64, decode_ms: f64, width: u32, height: u32, at: f64) -> FrameEvent {
+        let done = now_ms();
         let capture = self.capture.iter().find(|(s, _)| *s == seq).map(|(_, c)| *c);
+        let painted_epoch_us = now_epoch_us() - (done - at).max(0.0) * 1000.0;
         let latency = match (capture, self.clock.offset_us()) {
-            (Some(c), Some(offset)) => Some((now_epoch_us() + offset as f64 - c as f64) / 1000.0),
+            (Some(c), Some(offset)) => Some((painted_epoch_us + offset as f64 - c as f64) / 1000.0),
             _ => None,
         };
         if self.stats.totals.first_frame_ms.is_none() {
@@ -585,18 +689,10 @@ impl Inner {
         }
         self.painted_on_link += 1;
         self.backoff.reset();
-        self.stats.painted(done, done - now, latency, seq);
-        let (width, height) = (self.canvas.width(), self.canvas.height());
+        self.stats.painted(done, decode_ms, latency, seq);
         let server_now = self.clock.offset_us().map(|o| now_epoch_us() + o as f64);
         let overlay = self.overlay.painted(seq, width, height, server_now);
-        Some(FrameEvent {
-            seq: seq as f64,
-            latency_ms: latency,
-            decode_ms: done - now,
-            width,
-            height,
-            overlay,
-        })
+        FrameEvent { seq: seq as f64, latency_ms: latency, decode_ms, width, height, overlay }
     }
 }
 

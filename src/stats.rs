@@ -35,6 +35,10 @@ pub struct StatsSnapshot {
     pub skipped: u64,
     /// Decoder errors.
     pub errors: u64,
+    /// Frames not decoded while the player was hidden (`setVisible(false)`).
+    pub paused: u64,
+    /// Whether decoding runs in a worker (`setDecoder`).
+    pub worker: bool,
     /// Keyframe requests sent.
     pub keyframe_requests: u64,
     /// Reconnections.

@@ -119,8 +119,12 @@ fn paints_the_picture_on_a_canvas() {
     let mut dec = JsDecoder::new().expect("decoder");
     let first_au_end =
         BA_MW_D.windows(4).enumerate().filter(|(_, w)| *w == [0, 0, 0, 1]).nth(3).map(|(i, _)| i);
-    let n = dec.decode_and_paint(&BA_MW_D[..first_au_end.expect("4 NAL units")], Some(canvas.clone()), None);
-    let n = n.expect("paint") + dec.flush_and_paint(Some(canvas.clone())).expect("paint");
+    let n = dec.decode_and_paint(
+        &BA_MW_D[..first_au_end.expect("4 NAL units")],
+        JsValue::from(canvas.clone()),
+        None,
+    );
+    let n = n.expect("paint") + dec.flush_and_paint(JsValue::from(canvas.clone())).expect("paint");
     assert_eq!(n, 1);
     assert_eq!((canvas.width(), canvas.height()), (176, 144));
 
@@ -248,8 +252,8 @@ fn decode_each_hands_over_bit_exact_pictures_and_painter_paints_them_like_decode
     let (w, h, last) = kept.last().expect("pictures");
     painter.paint(last, *w, *h, "bt601", false).expect("paints");
     let mut direct = JsDecoder::new().expect("decoder");
-    direct.decode_and_paint(BA_MW_D, Some(b.clone()), None).expect("paints");
-    direct.flush_and_paint(Some(b.clone())).expect("paints");
+    direct.decode_and_paint(BA_MW_D, JsValue::from(b.clone()), None).expect("paints");
+    direct.flush_and_paint(JsValue::from(b.clone())).expect("paints");
     let pixels = |c: &web_sys::HtmlCanvasElement| {
         let ctx: web_sys::CanvasRenderingContext2d =
             c.get_context("2d").expect("ctx").expect("ctx").dyn_into().expect("2d");

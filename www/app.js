@@ -1,7 +1,10 @@
 // The page: lists the server's streams, plays the chosen ones side by side with nalcast's wasm
 // Player (WebSocket → OpenH264 in wasm → canvas), with live statistics, fullscreen and snapshots.
 // If the wasm instance ever traps, instance.js loads a fresh one and the players are recreated.
+// `?worker=1` decodes and paints in a DecoderPool (workers sized to the cores) instead of on this
+// thread. Tiles scrolled out of view, or a hidden page, stop decoding until seen again.
 import { Instances } from "./instance.js";
+import { DecoderPool } from "./decoder-pool.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const tiles = new Map(); // stream id → { player, el, timer }
@@ -14,6 +17,20 @@ const transport = params.get("transport") ?? "websocket";
 const token = params.get("token") ?? undefined;
 // Model results over the video (`?overlay=0` starts with them off; each tile has a toggle).
 const overlayDefault = params.get("overlay") !== "0";
+const pool = params.get("worker") === "1" ? new DecoderPool() : null;
+window.nalcast.pool = pool;
+const visibility = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    const tile = [...tiles.values()].find((t) => t.el === e.target);
+    if (!tile) continue;
+    tile.inView = e.isIntersecting;
+    showing(tile);
+  }
+});
+document.addEventListener("visibilitychange", () => tiles.forEach(showing));
+function showing(tile) {
+  tile.player.setVisible(tile.inView && !document.hidden);
+}
 const fmt = (v, digits = 0, unit = "") => (v == null ? "—" : `${v.toFixed(digits)}${unit}`);
 
 function renderStats(tile) {
@@ -28,6 +45,7 @@ function renderStats(tile) {
     ["latency", fmt(s.latencyMs, 0, " ms")],
     ["p95", fmt(s.latencyP95Ms, 0, " ms")],
     ["dropped", String(s.dropped + s.skipped)],
+    ["decoder", `${s.worker ? "worker" : "page"}${s.paused ? ` · ${s.paused} paused` : ""}`],
     ["frames", String(s.frames)],
     ["size", s.width ? `${s.width}×${s.height}` : "—"],
     ["results", s.results ? `${fmt(s.resultsPerSecond)}/s` : "—"],
@@ -41,11 +59,15 @@ function renderStats(tile) {
 
 function open(id) {
   if (tiles.has(id)) return;
-  const el = $("#tile").content.firstElementChild.cloneNode(true);
+  // Imported into this document (not cloned inside the template's inert one): a canvas handed to a
+  // worker must belong to a document that renders, or its pictures never reach the screen.
+  const el = document.importNode($("#tile").content.firstElementChild, true);
   $(".name", el).textContent = id;
   const canvas = $("canvas.video", el);
   const overlay = $("canvas.overlay", el);
-  const tile = { id, el, canvas, overlay, showOverlay: overlayDefault };
+  const tile = { id, el, canvas, overlay, showOverlay: overlayDefault, inView: true };
+  $("#grid").append(el);
+  if (pool) tile.remote = pool.attach(canvas);
   tile.player = newPlayer(instances.current.module, tile);
   $("[data-act=overlay]", el).setAttribute("aria-pressed", String(tile.showOverlay));
   tile.timer = setInterval(() => {
@@ -67,18 +89,24 @@ function open(id) {
     if (act === "snapshot") {
       const a = document.createElement("a");
       a.download = `${id}-${new Date().toISOString().replace(/[:.]/g, "-")}.png`;
-      a.href = canvas.toDataURL("image/png");
+      const copy = document.createElement("canvas"); // the video canvas may belong to a worker
+      copy.width = canvas.width;
+      copy.height = canvas.height;
+      copy.getContext("2d").drawImage(canvas, 0, 0);
+      a.href = copy.toDataURL("image/png");
       a.click();
     }
   });
-  $("#grid").append(el);
   tiles.set(id, tile);
+  visibility.observe(el);
   markSelected();
 }
 
 function newPlayer(module, tile) {
   const player = new module.Player(tile.canvas, { server: location.origin, stream: tile.id, transport, token });
+  if (tile.remote) player.setDecoder(tile.remote);
   if (tile.showOverlay) player.setOverlay(tile.overlay);
+  player.setVisible(tile.inView && !document.hidden);
   return player;
 }
 
@@ -106,6 +134,8 @@ function close(id) {
   if (!tile) return;
   clearInterval(tile.timer);
   stopPlayer(tile.player);
+  tile.remote?.close();
+  visibility.unobserve(tile.el);
   tile.el.remove();
   tiles.delete(id);
   markSelected();

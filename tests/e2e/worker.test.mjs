@@ -1,0 +1,85 @@
+// The page with `?worker=1`: the pattern stream decoded and painted in a DecoderPool worker
+// (www/decoder-pool.js) — frames advance at the stream's rate, the stamp read back from the canvas
+// gives a plausible latency, nothing errs — and, with and without workers, a tile scrolled out of
+// view stops decoding (counted as paused) and resumes from a keyframe when it is back in view.
+import assert from "node:assert/strict";
+import { startServer } from "./lib/nalcast-server.mjs";
+import { launch, openPage } from "./lib/browser.mjs";
+
+// Reads the frame number and capture time stamped into the picture (see page.test.mjs), drawing the
+// canvas — which may belong to a worker — onto a scratch canvas first.
+const read = (page) =>
+  page.evaluate(() => {
+    const tile = window.nalcast.tiles.get("pattern");
+    const scratch = document.createElement("canvas");
+    scratch.width = 256;
+    scratch.height = 64;
+    const ctx = scratch.getContext("2d");
+    ctx.drawImage(tile.canvas, 0, 0, 256, 64, 0, 0, 256, 64);
+    const px = ctx.getImageData(0, 0, 256, 64).data;
+    const word = (row) => {
+      let n = 0;
+      for (let bit = 0; bit < 16; bit++) n = n * 2 + (px[((row * 16 + 8) * 256 + bit * 16 + 8) * 4] > 128 ? 1 : 0);
+      return n;
+    };
+    const offset = tile.player.clockOffsetMs ?? 0;
+    return { frame: word(0), captureMs: word(1) * 2 ** 32 + word(2) * 2 ** 16 + word(3), nowServerMs: Date.now() + offset, stats: tile.player.stats() };
+  });
+
+const stats = (page) => page.evaluate(() => window.nalcast.tiles.get("pattern").player.stats());
+const move = (page, away) =>
+  page.evaluate((away) => {
+    window.nalcast.tiles.get("pattern").el.style.transform = away ? "translateY(8000px)" : "";
+  }, away);
+
+async function checkPausing(page, label) {
+  await move(page, true);
+  await page.waitForTimeout(700); // the observer runs, frames in flight land
+  const a = await stats(page);
+  await page.waitForTimeout(1500);
+  const b = await stats(page);
+  assert.ok(b.frames - a.frames <= 1, `${label}: ${b.frames - a.frames} frames painted while out of view`);
+  assert.ok(b.paused - a.paused >= 30, `${label}: only ${b.paused - a.paused} frames counted as paused in 1.5 s`);
+  await move(page, false);
+  await page.waitForFunction((n) => window.nalcast.tiles.get("pattern").player.stats().frames > n + 10, b.frames, { timeout: 5000 });
+  const c = await stats(page);
+  assert.ok(c.keyframeRequests > a.keyframeRequests, `${label}: resuming asked for a keyframe`);
+  assert.equal(c.errors, 0, `${label}: decoder errors after resuming`);
+  console.log(`worker: ${label}: out of view ${b.paused - a.paused} frames paused, ${b.frames - a.frames} painted; back in view, painting again`);
+}
+
+const server = await startServer();
+const { context, close } = await launch();
+try {
+  const page = await openPage(context, `${server.url}/?stream=pattern&worker=1`, { verbose: !!process.env.VERBOSE });
+  await page.waitForFunction(() => window.nalcast?.tiles.get("pattern")?.player.stats().frames > 0, null, { timeout: 30000 });
+  await page.waitForTimeout(2500);
+  const a = await read(page);
+  await page.waitForTimeout(1000);
+  const b = await read(page);
+  const advanced = (b.frame - a.frame + 65536) % 65536;
+  const stampLatency = b.nowServerMs - b.captureMs;
+  const pool = await page.evaluate(() => window.nalcast.pool.load());
+  console.log(`worker: pool ${JSON.stringify(pool)}, ${b.stats.width}x${b.stats.height}, frame ${a.frame} -> ${b.frame} in 1 s, fps ${b.stats.fps}, ` +
+    `latency shown ${b.stats.latencyMs?.toFixed(1)} ms, from the stamp ${stampLatency.toFixed(1)} ms, decode ${b.stats.decodeMs?.toFixed(2)} ms in the worker, errors ${b.stats.errors}`);
+  assert.equal(b.stats.worker, true, "stats say the decoder runs in a worker");
+  assert.deepEqual(pool, [1]);
+  assert.equal(b.stats.width, 1280);
+  assert.ok(advanced >= 15 && advanced <= 45, `frames advanced by ${advanced} in one second`);
+  assert.ok(b.stats.fps >= 15, `fps ${b.stats.fps}`);
+  assert.ok(b.stats.latencyMs > 0 && b.stats.latencyMs < 1000, `latency ${b.stats.latencyMs} ms is plausible`);
+  assert.ok(stampLatency > 0 && stampLatency < 1500, `latency from the stamp ${stampLatency} ms`);
+  assert.equal(b.stats.errors, 0, "no decoder errors");
+  await checkPausing(page, "worker");
+  await page.close();
+
+  const plain = await openPage(context, `${server.url}/?stream=pattern`);
+  await plain.waitForFunction(() => window.nalcast?.tiles.get("pattern")?.player.stats().frames > 10, null, { timeout: 30000 });
+  assert.equal((await stats(plain)).worker, false);
+  await checkPausing(plain, "page");
+  await plain.close();
+  console.log("worker.test: ok");
+} finally {
+  await close();
+  await server.close();
+}

@@ -1,0 +1,106 @@
+// DecoderPool: decoding and painting of many streams on a few workers, sized to the cores.
+//
+//   const pool = new DecoderPool();                // navigator.hardwareConcurrency workers at most
+//   const remote = pool.attach(canvas);            // the canvas now belongs to a worker
+//   player.setDecoder(remote);                     // the Player posts access units to it
+//   remote.close();                                // when the stream's tile goes away
+//
+// Each worker runs its own nalcast wasm instance with one Decoder per stream it hosts, painting
+// straight from the decoder's buffers onto the stream's OffscreenCanvas (decodeAndPaint). Streams go
+// to the worker hosting the fewest; a worker starts when first needed. A stream's access units
+// queue in its worker; more than MAX_IN_FLIGHT undecoded ones and `decode` refuses the next (the
+// Player then skips to a keyframe) — a slow worker never grows memory without bound.
+
+const here = new URL(".", import.meta.url);
+export const MAX_IN_FLIGHT = 30; // about a second of video at 30 fps
+
+export class DecoderPool {
+  constructor({ size = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 8)), pkg = new URL("pkg/nalcast.js", here).href } = {}) {
+    this.size = size;
+    this.pkg = pkg;
+    this.workers = []; // { worker, streams: Map<id, RemoteDecoder> }
+    this.nextId = 1;
+  }
+
+  /** Hands `canvas` (an HTMLCanvasElement without a context yet) to a worker; returns its decoder. */
+  attach(canvas) {
+    const offscreen = canvas.transferControlToOffscreen();
+    let slot = this.workers.find((w) => w.streams.size === 0);
+    if (!slot && this.workers.length < this.size) slot = this.spawn();
+    slot ??= this.workers.reduce((a, b) => (b.streams.size < a.streams.size ? b : a));
+    const id = this.nextId++;
+    const remote = new RemoteDecoder(this, slot, id);
+    slot.streams.set(id, remote);
+    slot.worker.postMessage({ type: "open", id, canvas: offscreen }, [offscreen]);
+    return remote;
+  }
+
+  /** How many streams each worker hosts. */
+  load() {
+    return this.workers.map((w) => w.streams.size);
+  }
+
+  spawn() {
+    const worker = new Worker(new URL("decoder-pool-worker.js", here), { type: "module" });
+    const slot = { worker, streams: new Map() };
+    worker.onmessage = (e) => slot.streams.get(e.data.id)?.message(e.data);
+    worker.onerror = (e) => {
+      for (const r of slot.streams.values()) r.ondecoded?.(0, `decoder worker: ${e.message}`);
+    };
+    worker.postMessage({ type: "init", pkg: this.pkg });
+    this.workers.push(slot);
+    return slot;
+  }
+
+  release(slot, id) {
+    slot.streams.delete(id);
+    slot.worker.postMessage({ type: "close", id });
+  }
+}
+
+/** One stream's decoder in a pool worker: what `Player.setDecoder` takes. */
+export class RemoteDecoder {
+  constructor(pool, slot, id) {
+    this.pool = pool;
+    this.slot = slot;
+    this.id = id;
+    this.inFlight = 0;
+    this.onpainted = null; // (seq, decodeMs, width, height, paintedAtMs)
+    this.ondecoded = null; // (seq, error | undefined)
+    this.snapshots = [];
+    this.closed = false;
+  }
+
+  /** Queues an access unit (copied). Returns false if the worker is too far behind to take it. */
+  decode(bytes, seq, paint) {
+    if (this.closed || this.inFlight >= MAX_IN_FLIGHT) return false;
+    const copy = bytes.slice();
+    this.inFlight++;
+    this.slot.worker.postMessage({ type: "decode", id: this.id, data: copy.buffer, seq, paint }, [copy.buffer]);
+    return true;
+  }
+
+  /** What is on the canvas now: `{ width, height, data }` (RGBA), from the worker. */
+  snapshot() {
+    return new Promise((resolve) => {
+      this.snapshots.push(resolve);
+      this.slot.worker.postMessage({ type: "snapshot", id: this.id });
+    });
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.pool.release(this.slot, this.id);
+  }
+
+  message(m) {
+    if (m.type === "decoded") {
+      this.inFlight = Math.max(0, this.inFlight - 1);
+      this.ondecoded?.(m.seq, m.error ?? undefined);
+      if (m.painted) this.onpainted?.(m.painted.seq, m.painted.decodeMs, m.painted.width, m.painted.height, m.painted.at - performance.timeOrigin);
+    } else if (m.type === "snapshot") {
+      this.snapshots.shift()?.({ width: m.width, height: m.height, data: new Uint8Array(m.data) });
+    }
+  }
+}
