@@ -128,6 +128,24 @@ pub struct JsDecoder {
     tight: Vec<u8>,
     /// Timestamp of the latest picture that came out.
     last_timestamp: Option<f64>,
+    /// Each call's bytes end an access unit: its picture comes out at once (`lowDelay`).
+    low_delay: bool,
+}
+
+/// Feeds `bytes` to `decoder`: as an access unit whose picture comes out at once (`low_delay`), or
+/// as any run of NAL units whose last picture comes out when the next one starts.
+fn feed(
+    decoder: &mut Decoder,
+    low_delay: bool,
+    bytes: &[u8],
+    timestamp: u64,
+    on_frame: impl FnMut(Frame<'_>),
+) -> Result<(), nalcast_codec::DecodeError> {
+    if low_delay {
+        decoder.decode_access_unit(bytes, timestamp, on_frame)
+    } else {
+        decoder.decode_with_timestamp(bytes, timestamp, on_frame)
+    }
 }
 
 fn timestamp_arg(ts: Option<f64>) -> u64 {
@@ -145,6 +163,7 @@ impl JsDecoder {
             last_error: None,
             tight: Vec::new(),
             last_timestamp: None,
+            low_delay: false,
         })
     }
 
@@ -152,7 +171,7 @@ impl JsDecoder {
     /// and returns the pictures that came out, in display order. `timestamp` tags them.
     pub fn decode(&mut self, bytes: &[u8], timestamp: Option<f64>) -> Vec<JsFrame> {
         let mut frames = Vec::new();
-        let result = self.inner.decode_with_timestamp(bytes, timestamp_arg(timestamp), |f| {
+        let result = feed(&mut self.inner, self.low_delay, bytes, timestamp_arg(timestamp), |f| {
             frames.push(JsFrame::from_frame(&f));
         });
         self.last_error = result.err().map(|e| e.to_string());
@@ -183,7 +202,7 @@ impl JsDecoder {
         let mut count = 0u32;
         let mut paint_result = Ok(());
         let (painter, last) = (&mut self.painter, &mut self.last_timestamp);
-        let result = self.inner.decode_with_timestamp(bytes, timestamp_arg(timestamp), |f| {
+        let result = feed(&mut self.inner, self.low_delay, bytes, timestamp_arg(timestamp), |f| {
             count += 1;
             *last = Some(f.timestamp as f64);
             paint_result = painter.paint_any(&canvas, &f);
@@ -206,7 +225,7 @@ impl JsDecoder {
     ) -> Result<u32, JsValue> {
         let (tight, mut count, mut sink_result) = (&mut self.tight, 0u32, Ok(()));
         let last = &mut self.last_timestamp;
-        let result = self.inner.decode_with_timestamp(bytes, timestamp_arg(timestamp), |f| {
+        let result = feed(&mut self.inner, self.low_delay, bytes, timestamp_arg(timestamp), |f| {
             count += 1;
             *last = Some(f.timestamp as f64);
             if sink_result.is_ok() {
@@ -246,6 +265,20 @@ impl JsDecoder {
         });
         self.last_error = result.err().map(|e| e.to_string());
         paint_result.map(|()| count)
+    }
+
+    /// Whether each `decode*` call gets exactly one whole access unit (as a live stream delivers
+    /// them), so its picture comes out in the same call rather than when the next one starts — one
+    /// frame less latency. Off by default: then any grouping of NAL units (a whole file) works.
+    #[wasm_bindgen(getter, js_name = lowDelay)]
+    pub fn low_delay(&self) -> bool {
+        self.low_delay
+    }
+
+    /// Sets `lowDelay`.
+    #[wasm_bindgen(setter, js_name = lowDelay)]
+    pub fn set_low_delay(&mut self, on: bool) {
+        self.low_delay = on;
     }
 
     /// Timestamp of the latest picture that came out of any `decode*`/`flush*` call (for

@@ -288,3 +288,22 @@ fn decode_each_rejects_a_short_buffer_and_keeps_decoding() {
         + dec.flush_each(good.as_ref().unchecked_ref()).expect("decodes");
     assert!(n > 0 && kept.borrow().len() == n as usize);
 }
+
+#[wasm_bindgen_test]
+fn low_delay_gives_each_access_units_picture_in_the_same_call() {
+    let first_au_end =
+        BA_MW_D.windows(4).enumerate().filter(|(_, w)| *w == [0, 0, 0, 1]).nth(3).map(|(i, _)| i);
+    let first = &BA_MW_D[..first_au_end.expect("4 NAL units")];
+    let mut plain = JsDecoder::new().expect("decoder");
+    assert_eq!(
+        plain.decode(first, Some(7.0)).len(),
+        0,
+        "without lowDelay the picture waits for the next one"
+    );
+    let mut low = JsDecoder::new().expect("decoder");
+    low.set_low_delay(true);
+    let frames = low.decode(first, Some(7.0));
+    assert_eq!(frames.len(), 1, "with lowDelay the access unit's picture comes out at once");
+    assert_eq!(low.last_timestamp(), Some(7.0));
+    assert!(low.flush().is_empty(), "nothing left behind");
+}

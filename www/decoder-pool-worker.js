@@ -6,7 +6,9 @@ const streams = new Map(); // id → { dec, canvas }
 
 function handle(m) {
   if (m.type === "open") {
-    streams.set(m.id, { dec: new nalcast.Decoder(), canvas: m.canvas });
+    const dec = new nalcast.Decoder();
+    dec.lowDelay = true; // the Player sends whole access units: paint each picture at once
+    streams.set(m.id, { dec, canvas: m.canvas });
   } else if (m.type === "close") {
     streams.get(m.id)?.dec.free();
     streams.delete(m.id);

@@ -58,6 +58,7 @@ self.onmessage = async (e) => {
       const nalcast = await import(m.pkg);
       await nalcast.default();
       dec = new nalcast.Decoder();
+      dec.lowDelay = m.lowDelay !== false; // access units in, each picture out at once
       port = m.port;
       port.onmessage = (r) => {
         if (r.data.type === "recycle") {

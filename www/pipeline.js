@@ -2,7 +2,9 @@
 //
 //   const p = new DecodePipeline(canvas);       // the canvas is handed to the paint worker
 //   await p.ready;
-//   p.decode(accessUnitBytes, timestamp);       // copies the bytes, returns at once
+//   p.decode(accessUnitBytes, timestamp);       // one whole access unit; copied, returns at once
+//   (new DecodePipeline(canvas, { lowDelay: false }) accepts any grouping of NAL units instead,
+//   each picture then coming out when the next one starts)
 //   p.onpicture = ({ timestamp, width, height, painted, decodeMs }) => {};
 //   await p.idle(8);                            // wait until at most 8 access units are in flight
 //   await p.flush();                            // everything sent so far decoded and painted
@@ -19,7 +21,7 @@
 const here = new URL(".", import.meta.url);
 
 export class DecodePipeline {
-  constructor(canvas, { pkg = new URL("pkg/nalcast.js", here).href } = {}) {
+  constructor(canvas, { pkg = new URL("pkg/nalcast.js", here).href, lowDelay = true } = {}) {
     if (!(canvas instanceof HTMLCanvasElement)) throw new TypeError("DecodePipeline needs an HTMLCanvasElement");
     this.onpicture = null;
     this.onerror = null;
@@ -39,7 +41,7 @@ export class DecodePipeline {
         w.onerror = (e) => reject(new Error(e.message));
       });
     const both = Promise.all([started(this.decoder), started(this.painter)]);
-    this.decoder.postMessage({ type: "init", pkg, port: channel.port1 }, [channel.port1]);
+    this.decoder.postMessage({ type: "init", pkg, lowDelay, port: channel.port1 }, [channel.port1]);
     this.painter.postMessage({ type: "init", pkg, port: channel.port2, canvas: offscreen }, [channel.port2, offscreen]);
     this.ready = both.then(() => {
       this.decoder.onmessage = (e) => this.fromDecoder(e.data);
