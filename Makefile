@@ -6,7 +6,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 LISTEN ?= 127.0.0.1:8080
 CARGO ?= cargo
 
-.PHONY: soak run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-fanout bench-latency bench-transports bench-impair bench-inference fuzz-smoke clips
+.PHONY: soak run test setup wasm server test-native test-wasm test-e2e conformance wasm-imports lint bench-decode bench-grid bench-fanout bench-latency bench-transports bench-impair bench-inference fuzz-smoke clips
 
 run: setup wasm server
 	./target/release/nalcast-server --listen $(LISTEN) --www www
@@ -64,6 +64,9 @@ clips:
 
 bench-decode: setup wasm clips
 	node tests/e2e/bench-decode.mjs
+
+bench-grid: setup wasm server
+	node tests/e2e/bench-grid.mjs
 
 bench-fanout: setup
 	$(CARGO) bench -p nalcast-server --bench fanout
