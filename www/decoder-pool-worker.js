@@ -1,17 +1,54 @@
 // A DecoderPool worker: one nalcast wasm instance, one Decoder per stream it hosts, each painting
 // onto its stream's OffscreenCanvas. Answers every access unit with `decoded` (and what was painted).
+// If the instance traps (a WebAssembly.RuntimeError poisons it), the worker loads a fresh instance
+// under another URL, gives every stream a new decoder on the same canvas, and carries on; the
+// streams' players see decode errors for what was in flight and resume at the next keyframe.
 let nalcast = null;
-const waiting = []; // messages that came before the instance was ready
+let pkg = null;
+let instances = 0;
+const waiting = []; // messages that came before an instance was ready
 const streams = new Map(); // id → { dec, canvas }
 
+function newDecoder() {
+  const dec = new nalcast.Decoder();
+  dec.lowDelay = true; // the Player sends whole access units: paint each picture at once
+  return dec;
+}
+
+async function load() {
+  instances += 1;
+  const module = await import(instances === 1 ? pkg : `${pkg}?instance=${instances}`);
+  await module.default();
+  nalcast = module; // only now: messages that arrive meanwhile must queue behind the earlier ones
+  for (const s of streams.values()) s.dec = newDecoder(); // after a trap: the old ones are poisoned
+  for (const w of waiting.splice(0)) handle(w);
+}
+
+function recover(error) {
+  if (!nalcast) return;
+  console.error(`nalcast decoder worker: the wasm instance trapped (${error.message}); starting a fresh one`);
+  nalcast = null;
+  self.postMessage({ type: "recovered", instances: instances + 1 });
+  load();
+}
+
 function handle(m) {
+  if (!nalcast) {
+    waiting.push(m);
+    return;
+  }
   if (m.type === "open") {
-    const dec = new nalcast.Decoder();
-    dec.lowDelay = true; // the Player sends whole access units: paint each picture at once
-    streams.set(m.id, { dec, canvas: m.canvas });
+    streams.set(m.id, { dec: newDecoder(), canvas: m.canvas });
   } else if (m.type === "close") {
     streams.get(m.id)?.dec.free();
     streams.delete(m.id);
+  } else if (m.type === "trap") {
+    // Test hook: make this instance trap as a bug would.
+    try {
+      nalcast.testHookTrap();
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) recover(e);
+    }
   } else if (m.type === "decode") {
     const s = streams.get(m.id);
     if (!s) return;
@@ -27,6 +64,7 @@ function handle(m) {
       }
     } catch (e) {
       error = String(e?.message ?? e);
+      if (e instanceof WebAssembly.RuntimeError) recover(e);
     }
     self.postMessage({ type: "decoded", id: m.id, seq: m.seq, error, painted });
   } else if (m.type === "snapshot") {
@@ -37,15 +75,12 @@ function handle(m) {
   }
 }
 
-self.onmessage = async (e) => {
+self.onmessage = (e) => {
   const m = e.data;
-  if (m.type !== "init") {
-    if (nalcast) handle(m);
-    else waiting.push(m);
-    return;
+  if (m.type === "init") {
+    pkg = m.pkg;
+    load();
+  } else {
+    handle(m);
   }
-  const module = await import(m.pkg);
-  await module.default();
-  nalcast = module; // only now: messages that arrive meanwhile must queue behind the earlier ones
-  for (const w of waiting.splice(0)) handle(w);
 };

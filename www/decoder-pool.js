@@ -20,6 +20,7 @@ export class DecoderPool {
     this.pkg = pkg;
     this.workers = []; // { worker, streams: Map<id, RemoteDecoder> }
     this.nextId = 1;
+    this.recoveries = 0; // fresh wasm instances its workers started after a trap
   }
 
   /** Hands `canvas` (an HTMLCanvasElement without a context yet) to a worker; returns its decoder. */
@@ -35,6 +36,11 @@ export class DecoderPool {
     return remote;
   }
 
+  /** Test hook: makes every worker's wasm instance trap as a bug would (they recover). */
+  testHookTrap() {
+    for (const w of this.workers) w.worker.postMessage({ type: "trap" });
+  }
+
   /** How many streams each worker hosts. */
   load() {
     return this.workers.map((w) => w.streams.size);
@@ -43,7 +49,10 @@ export class DecoderPool {
   spawn() {
     const worker = new Worker(new URL("decoder-pool-worker.js", here), { type: "module" });
     const slot = { worker, streams: new Map() };
-    worker.onmessage = (e) => slot.streams.get(e.data.id)?.message(e.data);
+    worker.onmessage = (e) => {
+      if (e.data.type === "recovered") this.recoveries++;
+      else slot.streams.get(e.data.id)?.message(e.data);
+    };
     worker.onerror = (e) => {
       for (const r of slot.streams.values()) r.ondecoded?.(0, `decoder worker: ${e.message}`);
     };
