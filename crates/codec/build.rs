@@ -140,10 +140,10 @@ fn sources(codec: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Optimisation flags per source file (by file stem). `-Os` for the files listed: parsing, parameter
+/// Optimisation flags per source file (by file stem). `-Oz` for the files listed: parsing, parameter
 /// sets, reference management, memory, error concealment, the C shim — and deblocking, reference
-/// padding and intra prediction, which measured as fast at `-Os` as at `-O3` (headless Chromium,
-/// 720p/1080p baseline and 1080p High CABAC+B, within the run-to-run noise of about 1 %) while
+/// padding and intra prediction, which measured as fast at `-Oz`/`-Os` as at `-O3` (decode-only CPU
+/// time, 720p/1080p baseline and 1080p High CABAC+B, within the run-to-run noise of about 1 %) while
 /// `-Os` on motion compensation, reconstruction, IDCT or the CAVLC/CABAC parsers cost 2-7 %. Every
 /// other file, including any added later, gets `-O3`. `NALCAST_OH_OPT=stem=flags,...` overrides
 /// (stem `*` for all files) to measure other choices.
@@ -160,7 +160,7 @@ fn opt_flags(src: &Path) -> Vec<String> {
         .find(|(k, _)| *k == stem)
         .or_else(|| given.split(',').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "*"))
         .map(|(_, f)| f)
-        .unwrap_or(if SIZE.split_whitespace().any(|s| s == stem) { "-Os" } else { "-O3" });
+        .unwrap_or(if SIZE.split_whitespace().any(|s| s == stem) { "-Oz" } else { "-O3" });
     flags.split_whitespace().map(String::from).collect()
 }
 
