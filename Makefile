@@ -18,10 +18,16 @@ setup:
 	@./scripts/setup.sh
 
 # The wasm client → www/pkg. wasm-pack only finds the artifact when cargo actually links it, so the
-# root crate is touched first (a cheap relink; dependencies stay cached).
+# root crate is touched first (a cheap relink; dependencies stay cached). The `wasm-release` profile
+# (Cargo.toml) builds for size where speed does not matter. Then the function names
+# (name section, ~36 KB of the gzipped module) are dropped, byte for byte leaving the rest; for a
+# profiling build that keeps them: `make wasm KEEP_NAMES=1`. (wasm-opt -O passes make the gzipped
+# module bigger here, so none run.)
+KEEP_NAMES ?=
 wasm:
 	touch src/lib.rs
-	wasm-pack build --release --target web --out-dir www/pkg --no-typescript --no-pack
+	wasm-pack build --profile wasm-release --target web --out-dir www/pkg --no-typescript --no-pack
+	@if [ -z "$(KEEP_NAMES)" ]; then node scripts/wasm-strip-names.mjs www/pkg/nalcast_bg.wasm; fi
 
 server:
 	$(CARGO) build --release -p nalcast-server

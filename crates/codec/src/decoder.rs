@@ -33,6 +33,9 @@ pub enum LogLevel {
 /// Receives OpenH264's log lines.
 pub type LogSink = Box<dyn Fn(LogLevel, &str)>;
 
+/// The picture callback inside the decoder (see [`Decoder::decode_with_timestamp`]).
+type OnFrame<'a> = &'a mut dyn FnMut(Frame<'_>);
+
 /// `DECODING_STATE` bit that only says a picture is still being assembled.
 const DS_FRAME_PENDING: u32 = 0x01;
 
@@ -181,6 +184,12 @@ impl Decoder {
         timestamp: u64,
         mut on_frame: impl FnMut(Frame<'_>),
     ) -> Result<(), DecodeError> {
+        self.decode_nals(data, timestamp, &mut on_frame)
+    }
+
+    /// [`Decoder::decode_with_timestamp`]'s work. The callback is `dyn` here and below so that each
+    /// caller's closure type does not get its own copy of all this code (one indirect call per picture).
+    fn decode_nals(&mut self, data: &[u8], timestamp: u64, on_frame: OnFrame<'_>) -> Result<(), DecodeError> {
         let mut first_error = None;
         for (nal_index, nal) in nal_units(data).enumerate() {
             let nal_type = nal.nal_type().unwrap_or(0);
@@ -195,7 +204,7 @@ impl Decoder {
                 continue;
             };
             if starts_idr(nal_type, self.last_vcl)
-                && let Err(e) = self.restart(nal.with_start_code, timestamp, nal_index, &mut on_frame)
+                && let Err(e) = self.restart(nal.with_start_code, timestamp, nal_index, on_frame)
             {
                 first_error.get_or_insert(e);
             }
@@ -203,7 +212,7 @@ impl Decoder {
                 self.last_vcl = nal_type;
             }
             self.params.remember(nal.payload, nal.with_start_code);
-            let result = self.call_decode(nal.with_start_code.as_ptr(), len, timestamp, &mut on_frame);
+            let result = self.call_decode(nal.with_start_code.as_ptr(), len, timestamp, on_frame);
             if let Err(state) = result {
                 self.errors += 1;
                 first_error.get_or_insert(DecodeError::Bitstream { state, nal_index, nal_type });
@@ -225,7 +234,7 @@ impl Decoder {
         timestamp: u64,
         mut on_frame: impl FnMut(Frame<'_>),
     ) -> Result<(), DecodeError> {
-        let first = self.decode_with_timestamp(data, timestamp, &mut on_frame);
+        let first = self.decode_nals(data, timestamp, &mut on_frame);
         let end = self.call_decode(ptr::null(), 0, timestamp, &mut on_frame);
         first?;
         end.map_err(|state| {
@@ -254,7 +263,7 @@ impl Decoder {
         idr: &[u8],
         timestamp: u64,
         nal_index: usize,
-        on_frame: &mut impl FnMut(Frame<'_>),
+        on_frame: OnFrame<'_>,
     ) -> Result<(), DecodeError> {
         // The old instance sees the IDR's first NAL unit, as it would without a restart: that ends the
         // picture before it the ordinary way (an incomplete one is concealed and output, which ending
@@ -285,7 +294,7 @@ impl Decoder {
 
     /// Ends the stream for the current instance and outputs every picture it holds; `Ok(Some(state))`
     /// carries the first error bits OpenH264 reported meanwhile.
-    fn drain(&mut self, on_frame: &mut impl FnMut(Frame<'_>)) -> Result<Option<u32>, DecodeError> {
+    fn drain(&mut self, on_frame: OnFrame<'_>) -> Result<Option<u32>, DecodeError> {
         let mut eos: c_int = 1;
         self.set_option(DECODER_OPTION_END_OF_STREAM as u32, (&mut eos as *mut c_int).cast())?;
         let first_error = self.call_decode(ptr::null(), 0, 0, on_frame).err();
@@ -293,7 +302,7 @@ impl Decoder {
     }
 
     /// Outputs the pictures held for reordering (`FlushFrame`), without decoding anything pending.
-    fn release_held(&mut self, on_frame: &mut impl FnMut(Frame<'_>)) -> Result<Option<u32>, DecodeError> {
+    fn release_held(&mut self, on_frame: OnFrame<'_>) -> Result<Option<u32>, DecodeError> {
         let mut eos: c_int = 1;
         self.set_option(DECODER_OPTION_END_OF_STREAM as u32, (&mut eos as *mut c_int).cast())?;
         let mut first_error = None;
@@ -333,7 +342,7 @@ impl Decoder {
         data: *const u8,
         len: c_int,
         timestamp: u64,
-        on_frame: &mut impl FnMut(Frame<'_>),
+        on_frame: OnFrame<'_>,
     ) -> Result<(), u32> {
         let Some(decode) = self.vtbl().DecodeFrame2 else { return Err(0x2000) };
         let mut dst: [*mut u8; 3] = [ptr::null_mut(); 3];

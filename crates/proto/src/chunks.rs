@@ -52,7 +52,9 @@ pub enum ChunkError {
 #[derive(Debug, Default)]
 struct Partial {
     count: u16,
-    parts: BTreeMap<u16, Vec<u8>>,
+    /// By chunk index; keyed by `u64` like `Reassembler::done` so the wasm client carries one copy of
+    /// `BTreeMap<u64, Vec<u8>>`'s code instead of two (about 8 KB).
+    parts: BTreeMap<u64, Vec<u8>>,
     bytes: usize,
 }
 
@@ -129,12 +131,12 @@ impl Reassembler {
         if p.count != count {
             return Err(ChunkError::Malformed);
         }
-        if p.parts.contains_key(&index) {
+        if p.parts.contains_key(&u64::from(index)) {
             self.duplicates += 1;
             return Ok(progress);
         }
         p.bytes += chunk.len() - CHUNK_HEADER;
-        p.parts.insert(index, chunk[CHUNK_HEADER..].to_vec());
+        p.parts.insert(u64::from(index), chunk[CHUNK_HEADER..].to_vec());
         if p.parts.len() == count as usize {
             let p = self.partial.remove(&id).unwrap_or_default();
             let message: Vec<u8> = p.parts.into_values().flatten().collect();
