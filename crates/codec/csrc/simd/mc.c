@@ -1,0 +1,79 @@
+/* nalcast's wasm simd128 motion-compensation kernels: full-pel block copy and chroma eighth-pel
+ * bilinear interpolation (H.264 8.4.2.2.2), computed as a horizontal pass
+ * H = (8 - dx) * a + dx * b per row, then ((8 - dy) * H[y] + dy * H[y + 1] + 32) >> 6, which is the
+ * spec's ((8-dx)(8-dy)A + dx(8-dy)B + (8-dx)dyC + dx dyD + 32) >> 6 regrouped. */
+#include "nalcast_simd.h"
+#include "simd_util.h"
+
+void nalcast_mc_copy (const uint8_t* pSrc, int32_t iSrcStride, uint8_t* pDst, int32_t iDstStride, int32_t iWidth,
+                      int32_t iHeight) {
+  int32_t i;
+  if (iWidth == 16) {
+    for (i = 0; i < iHeight; i++, pSrc += iSrcStride, pDst += iDstStride)
+      wasm_v128_store (pDst, wasm_v128_load (pSrc));
+  } else if (iWidth == 8) {
+    for (i = 0; i < iHeight; i++, pSrc += iSrcStride, pDst += iDstStride)
+      wasm_v128_store64_lane (pDst, wasm_v128_load64_zero (pSrc), 0);
+  } else if (iWidth == 4) {
+    for (i = 0; i < iHeight; i++, pSrc += iSrcStride, pDst += iDstStride)
+      wasm_v128_store32_lane (pDst, wasm_v128_load32_zero (pSrc), 0);
+  } else { /* width 2, chroma only */
+    for (i = 0; i < iHeight; i++, pSrc += iSrcStride, pDst += iDstStride)
+      wasm_v128_store16_lane (pDst, wasm_v128_load16_splat (pSrc), 0);
+  }
+}
+
+/* Horizontal pass of 8 samples (u16 lanes): (8 - dx) * src[j] + dx * src[j + 1]. */
+static inline V hpass8 (const uint8_t* p, V wa, V wb) {
+  return wasm_i16x8_add (wasm_i16x8_mul (wasm_u16x8_load8x8 (p), wa), wasm_i16x8_mul (wasm_u16x8_load8x8 (p + 1), wb));
+}
+static inline V hpass4 (const uint8_t* p, V wa, V wb) {
+  const V a = wasm_u16x8_extend_low_u8x16 (wasm_v128_load32_zero (p));
+  const V b = wasm_u16x8_extend_low_u8x16 (wasm_v128_load32_zero (p + 1));
+  return wasm_i16x8_add (wasm_i16x8_mul (a, wa), wasm_i16x8_mul (b, wb));
+}
+
+void nalcast_mc_chroma (const uint8_t* pSrc, int32_t iSrcStride, uint8_t* pDst, int32_t iDstStride, int16_t iMvX,
+                        int16_t iMvY, int32_t iWidth, int32_t iHeight) {
+  const int32_t dx = iMvX & 7, dy = iMvY & 7;
+  if (dx == 0 && dy == 0) {
+    nalcast_mc_copy (pSrc, iSrcStride, pDst, iDstStride, iWidth, iHeight);
+    return;
+  }
+  const V wa = wasm_i16x8_splat ((int16_t) (8 - dx)), wb = wasm_i16x8_splat ((int16_t)dx);
+  const V wc = wasm_i16x8_splat ((int16_t) (8 - dy)), wd = wasm_i16x8_splat ((int16_t)dy);
+  const V r32 = wasm_i16x8_splat (32);
+  int32_t x, y;
+  if (iWidth >= 8 && (iWidth & 7) == 0) {
+    for (x = 0; x < iWidth; x += 8) {
+      const uint8_t* s = pSrc + x;
+      uint8_t* d = pDst + x;
+      V h0 = hpass8 (s, wa, wb);
+      for (y = 0; y < iHeight; y++) {
+        const V h1 = hpass8 (s + (y + 1) * iSrcStride, wa, wb);
+        const V v = wasm_u16x8_shr (wasm_i16x8_add (wasm_i16x8_add (wasm_i16x8_mul (h0, wc), wasm_i16x8_mul (h1, wd)),
+                                                    r32), 6);
+        wasm_v128_store64_lane (d + y * iDstStride, wasm_u8x16_narrow_i16x8 (v, v), 0);
+        h0 = h1;
+      }
+    }
+  } else if (iWidth == 4) {
+    V h0 = hpass4 (pSrc, wa, wb);
+    for (y = 0; y < iHeight; y++) {
+      const V h1 = hpass4 (pSrc + (y + 1) * iSrcStride, wa, wb);
+      const V v = wasm_u16x8_shr (wasm_i16x8_add (wasm_i16x8_add (wasm_i16x8_mul (h0, wc), wasm_i16x8_mul (h1, wd)),
+                                                  r32), 6);
+      wasm_v128_store32_lane (pDst + y * iDstStride, wasm_u8x16_narrow_i16x8 (v, v), 0);
+      h0 = h1;
+    }
+  } else { /* width 2 (or any other): scalar, same arithmetic */
+    for (y = 0; y < iHeight; y++) {
+      const uint8_t* s = pSrc + y * iSrcStride;
+      for (x = 0; x < iWidth; x++) {
+        const int32_t h0 = (8 - dx) * s[x] + dx * s[x + 1];
+        const int32_t h1 = (8 - dx) * s[x + iSrcStride] + dx * s[x + iSrcStride + 1];
+        pDst[y * iDstStride + x] = (uint8_t) (((8 - dy) * h0 + dy * h1 + 32) >> 6);
+      }
+    }
+  }
+}
