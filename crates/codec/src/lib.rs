@@ -9,6 +9,9 @@ pub mod decoder;
 pub mod error;
 pub mod heap;
 mod instance;
+#[cfg(all(feature = "kernel-tests", target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod kernels;
 mod raw;
 mod restart;
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,29 @@
+//! `extern "C"` declarations of the simd128 kernels (`csrc/simd/nalcast_simd.h`) and of their C
+//! references (`csrc/simd_ref`), linked from the static library build.rs makes.
+
+macro_rules! pair {
+    ($($simd:ident, $reference:ident: fn($($arg:ty),*);)*) => {
+        unsafe extern "C" {
+            $(
+                pub(super) fn $simd($(_: $arg),*);
+                pub(super) fn $reference($(_: $arg),*);
+            )*
+        }
+    };
+}
+
+pair! {
+    nalcast_deblock_luma_lt4_v, nalcast_ref_deblock_luma_lt4_v: fn(*mut u8, i32, i32, i32, *mut i8);
+    nalcast_deblock_luma_lt4_h, nalcast_ref_deblock_luma_lt4_h: fn(*mut u8, i32, i32, i32, *mut i8);
+    nalcast_deblock_luma_eq4_v, nalcast_ref_deblock_luma_eq4_v: fn(*mut u8, i32, i32, i32);
+    nalcast_deblock_luma_eq4_h, nalcast_ref_deblock_luma_eq4_h: fn(*mut u8, i32, i32, i32);
+    nalcast_deblock_chroma_lt4_v, nalcast_ref_deblock_chroma_lt4_v: fn(*mut u8, *mut u8, i32, i32, i32, *mut i8);
+    nalcast_deblock_chroma_lt4_h, nalcast_ref_deblock_chroma_lt4_h: fn(*mut u8, *mut u8, i32, i32, i32, *mut i8);
+    nalcast_deblock_chroma_eq4_v, nalcast_ref_deblock_chroma_eq4_v: fn(*mut u8, *mut u8, i32, i32, i32);
+    nalcast_deblock_chroma_eq4_h, nalcast_ref_deblock_chroma_eq4_h: fn(*mut u8, *mut u8, i32, i32, i32);
+    nalcast_mc_copy, nalcast_ref_mc_copy: fn(*const u8, i32, *mut u8, i32, i32, i32);
+    nalcast_mc_chroma, nalcast_ref_mc_chroma: fn(*const u8, i32, *mut u8, i32, i16, i16, i32, i32);
+    nalcast_weight_plane, nalcast_ref_weight_plane: fn(*mut u8, i32, i32, i32, i32, i32, i32);
+    nalcast_biweight_plane, nalcast_ref_biweight_plane: fn(*mut u8, *const u8, i32, i32, i32, i32, i32, i32, i32);
+    nalcast_idct4x4_add, nalcast_ref_idct4x4_add: fn(*mut u8, i32, *mut i16);
+}

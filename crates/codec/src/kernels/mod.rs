@@ -1,0 +1,330 @@
+//! Test-only access (feature `kernel-tests`, wasm32) to the decoder's hot kernels in both versions:
+//! OpenH264's portable C reference and nalcast's simd128 kernel that the build patches in
+//! (`crates/codec/csrc/simd`). Every function checks that the buffers cover every byte the kernel
+//! touches before calling it, so the tests can drive both with random geometry from safe code.
+
+mod ffi;
+
+/// Which implementation to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impl {
+    /// OpenH264's C function (or, for weighting, its loops restated in `csrc/simd_ref`).
+    Reference,
+    /// nalcast's simd128 kernel.
+    Simd,
+}
+
+/// Direction of the edge a deblocking filter runs across.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// A horizontal edge: samples above (p) and below (q), across 16 (luma) or 8 (chroma) columns.
+    Horizontal,
+    /// A vertical edge: samples left (p) and right (q), across 16 (luma) or 8 (chroma) rows.
+    Vertical,
+}
+
+/// A kernel call whose buffers or geometry do not hold what the kernel would touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("kernel arguments out of bounds or invalid")]
+pub struct BadArgs;
+
+/// Checks that `[at + lo, at + hi)` lies inside a buffer of `len` bytes (`lo` may be negative).
+fn window(len: usize, at: usize, lo: isize, hi: isize) -> Result<(), BadArgs> {
+    let start = at.checked_add_signed(lo).ok_or(BadArgs)?;
+    let end = at.checked_add_signed(hi).ok_or(BadArgs)?;
+    if start <= end && end <= len { Ok(()) } else { Err(BadArgs) }
+}
+
+fn stride_i32(stride: usize, min: usize) -> Result<(i32, isize), BadArgs> {
+    if stride < min {
+        return Err(BadArgs);
+    }
+    Ok((i32::try_from(stride).map_err(|_| BadArgs)?, isize::try_from(stride).map_err(|_| BadArgs)?))
+}
+
+/// Luma deblocking with bS < 4 on the edge whose first q sample is `buf[at]`; `tc` is tc0 per four
+/// samples along the edge (negative: not filtered).
+#[allow(clippy::too_many_arguments)]
+pub fn deblock_luma_lt4(
+    imp: Impl,
+    edge: Edge,
+    buf: &mut [u8],
+    stride: usize,
+    at: usize,
+    alpha: i32,
+    beta: i32,
+    mut tc: [i8; 4],
+) -> Result<(), BadArgs> {
+    luma_window(edge, buf.len(), stride, at)?;
+    let (s, _) = stride_i32(stride, 16)?;
+    let p = buf[at..].as_mut_ptr();
+    let f = match (imp, edge) {
+        (Impl::Reference, Edge::Horizontal) => ffi::nalcast_ref_deblock_luma_lt4_v,
+        (Impl::Reference, Edge::Vertical) => ffi::nalcast_ref_deblock_luma_lt4_h,
+        (Impl::Simd, Edge::Horizontal) => ffi::nalcast_deblock_luma_lt4_v,
+        (Impl::Simd, Edge::Vertical) => ffi::nalcast_deblock_luma_lt4_h,
+    };
+    // SAFETY: luma_window checked that the 8 samples across the edge (4 each side) of all 16 lines
+    // lie inside `buf`; `p` points into it and `tc` is a live 4-byte array.
+    unsafe { f(p, s, alpha, beta, tc.as_mut_ptr()) };
+    Ok(())
+}
+
+/// Luma deblocking with bS = 4 on the edge whose first q sample is `buf[at]`.
+pub fn deblock_luma_eq4(
+    imp: Impl,
+    edge: Edge,
+    buf: &mut [u8],
+    stride: usize,
+    at: usize,
+    alpha: i32,
+    beta: i32,
+) -> Result<(), BadArgs> {
+    luma_window(edge, buf.len(), stride, at)?;
+    let (s, _) = stride_i32(stride, 16)?;
+    let p = buf[at..].as_mut_ptr();
+    let f = match (imp, edge) {
+        (Impl::Reference, Edge::Horizontal) => ffi::nalcast_ref_deblock_luma_eq4_v,
+        (Impl::Reference, Edge::Vertical) => ffi::nalcast_ref_deblock_luma_eq4_h,
+        (Impl::Simd, Edge::Horizontal) => ffi::nalcast_deblock_luma_eq4_v,
+        (Impl::Simd, Edge::Vertical) => ffi::nalcast_deblock_luma_eq4_h,
+    };
+    // SAFETY: as in deblock_luma_lt4.
+    unsafe { f(p, s, alpha, beta) };
+    Ok(())
+}
+
+fn luma_window(edge: Edge, len: usize, stride: usize, at: usize) -> Result<(), BadArgs> {
+    let (_, s) = stride_i32(stride, 16)?;
+    match edge {
+        Edge::Horizontal => window(len, at, -4 * s, 3 * s + 16),
+        Edge::Vertical => window(len, at, -4, 15 * s + 4),
+    }
+}
+
+fn chroma_window(edge: Edge, len: usize, stride: usize, at: usize) -> Result<(), BadArgs> {
+    let (_, s) = stride_i32(stride, 8)?;
+    match edge {
+        Edge::Horizontal => window(len, at, -2 * s, s + 8),
+        Edge::Vertical => window(len, at, -2, 7 * s + 2),
+    }
+}
+
+/// Chroma deblocking with bS < 4 of the same edge in `cb` and `cr` (same geometry); `tc` is tc0 per
+/// two samples along the edge (zero or negative: not filtered).
+#[allow(clippy::too_many_arguments)]
+pub fn deblock_chroma_lt4(
+    imp: Impl,
+    edge: Edge,
+    cb: &mut [u8],
+    cr: &mut [u8],
+    stride: usize,
+    at: usize,
+    alpha: i32,
+    beta: i32,
+    mut tc: [i8; 4],
+) -> Result<(), BadArgs> {
+    chroma_window(edge, cb.len(), stride, at)?;
+    chroma_window(edge, cr.len(), stride, at)?;
+    let (s, _) = stride_i32(stride, 8)?;
+    let f = match (imp, edge) {
+        (Impl::Reference, Edge::Horizontal) => ffi::nalcast_ref_deblock_chroma_lt4_v,
+        (Impl::Reference, Edge::Vertical) => ffi::nalcast_ref_deblock_chroma_lt4_h,
+        (Impl::Simd, Edge::Horizontal) => ffi::nalcast_deblock_chroma_lt4_v,
+        (Impl::Simd, Edge::Vertical) => ffi::nalcast_deblock_chroma_lt4_h,
+    };
+    // SAFETY: chroma_window checked both planes for the 4 samples across the edge (2 each side) of
+    // all 8 lines; the pointers point into distinct live slices and `tc` is a live 4-byte array.
+    unsafe { f(cb[at..].as_mut_ptr(), cr[at..].as_mut_ptr(), s, alpha, beta, tc.as_mut_ptr()) };
+    Ok(())
+}
+
+/// Chroma deblocking with bS = 4 of the same edge in `cb` and `cr`.
+#[allow(clippy::too_many_arguments)]
+pub fn deblock_chroma_eq4(
+    imp: Impl,
+    edge: Edge,
+    cb: &mut [u8],
+    cr: &mut [u8],
+    stride: usize,
+    at: usize,
+    alpha: i32,
+    beta: i32,
+) -> Result<(), BadArgs> {
+    chroma_window(edge, cb.len(), stride, at)?;
+    chroma_window(edge, cr.len(), stride, at)?;
+    let (s, _) = stride_i32(stride, 8)?;
+    let f = match (imp, edge) {
+        (Impl::Reference, Edge::Horizontal) => ffi::nalcast_ref_deblock_chroma_eq4_v,
+        (Impl::Reference, Edge::Vertical) => ffi::nalcast_ref_deblock_chroma_eq4_h,
+        (Impl::Simd, Edge::Horizontal) => ffi::nalcast_deblock_chroma_eq4_v,
+        (Impl::Simd, Edge::Vertical) => ffi::nalcast_deblock_chroma_eq4_h,
+    };
+    // SAFETY: as in deblock_chroma_lt4.
+    unsafe { f(cb[at..].as_mut_ptr(), cr[at..].as_mut_ptr(), s, alpha, beta) };
+    Ok(())
+}
+
+/// A block of `width` x `height` samples at `at` in a plane with `stride`.
+#[derive(Debug, Clone, Copy)]
+pub struct Block {
+    /// Offset of the top-left sample.
+    pub at: usize,
+    /// Distance between rows.
+    pub stride: usize,
+    /// Samples per row.
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+}
+
+impl Block {
+    /// Checks the block (grown by `extra` columns and rows) lies in `len` bytes; returns the C stride.
+    fn check(&self, len: usize, extra: usize) -> Result<i32, BadArgs> {
+        let (s, si) = stride_i32(self.stride, self.width)?;
+        if self.width == 0 || self.height == 0 || self.width > 16 || self.height > 16 {
+            return Err(BadArgs);
+        }
+        let rows = isize::try_from(self.height - 1 + extra).map_err(|_| BadArgs)?;
+        window(len, self.at, 0, rows * si + isize::try_from(self.width + extra).map_err(|_| BadArgs)?)?;
+        Ok(s)
+    }
+    fn dims(&self) -> (i32, i32) {
+        (self.width as i32, self.height as i32) // both at most 16: checked by `check`
+    }
+}
+
+/// Full-pel block copy (width 2, 4, 8 or 16).
+pub fn mc_copy(
+    imp: Impl,
+    src: &[u8],
+    from: Block,
+    dst: &mut [u8],
+    to_at: usize,
+    to_stride: usize,
+) -> Result<(), BadArgs> {
+    if ![2, 4, 8, 16].contains(&from.width) {
+        return Err(BadArgs);
+    }
+    let ss = from.check(src.len(), 0)?;
+    let to = Block { at: to_at, stride: to_stride, ..from };
+    let ds = to.check(dst.len(), 0)?;
+    let (w, h) = from.dims();
+    let f = match imp {
+        Impl::Reference => ffi::nalcast_ref_mc_copy,
+        Impl::Simd => ffi::nalcast_mc_copy,
+    };
+    // SAFETY: both blocks were checked against their slices, which are distinct.
+    unsafe { f(src[from.at..].as_ptr(), ss, dst[to_at..].as_mut_ptr(), ds, w, h) };
+    Ok(())
+}
+
+/// Chroma eighth-pel interpolation of a `from.width` x `from.height` block (reads one more row and
+/// column) with motion vector fraction `mv & 7`.
+pub fn mc_chroma(
+    imp: Impl,
+    src: &[u8],
+    from: Block,
+    dst: &mut [u8],
+    to_at: usize,
+    to_stride: usize,
+    mv: (i16, i16),
+) -> Result<(), BadArgs> {
+    if ![2, 4, 8].contains(&from.width) {
+        return Err(BadArgs);
+    }
+    let ss = from.check(src.len(), 1)?;
+    let to = Block { at: to_at, stride: to_stride, ..from };
+    let ds = to.check(dst.len(), 0)?;
+    let (w, h) = from.dims();
+    let f = match imp {
+        Impl::Reference => ffi::nalcast_ref_mc_chroma,
+        Impl::Simd => ffi::nalcast_mc_chroma,
+    };
+    // SAFETY: the source block with its extra row and column, and the destination block, were
+    // checked against their distinct slices.
+    unsafe { f(src[from.at..].as_ptr(), ss, dst[to_at..].as_mut_ptr(), ds, mv.0, mv.1, w, h) };
+    Ok(())
+}
+
+/// Explicit weighted prediction of one plane's block, in place.
+pub fn weight_plane(
+    imp: Impl,
+    buf: &mut [u8],
+    block: Block,
+    log2_denom: i32,
+    weight: i32,
+    offset: i32,
+) -> Result<(), BadArgs> {
+    let s = block.check(buf.len(), 0)?;
+    if !(0..=7).contains(&log2_denom) || !(-128..=127).contains(&weight) || !(-128..=127).contains(&offset) {
+        return Err(BadArgs);
+    }
+    let (w, h) = block.dims();
+    let f = match imp {
+        Impl::Reference => ffi::nalcast_ref_weight_plane,
+        Impl::Simd => ffi::nalcast_weight_plane,
+    };
+    // SAFETY: the block was checked against `buf`.
+    unsafe { f(buf[block.at..].as_mut_ptr(), s, w, h, log2_denom, weight, offset) };
+    Ok(())
+}
+
+/// Bi-predictive weighting of `dst`'s block with the same block of `src2`, in place in `dst`.
+#[allow(clippy::too_many_arguments)]
+pub fn biweight_plane(
+    imp: Impl,
+    dst: &mut [u8],
+    src2: &[u8],
+    block: Block,
+    log2_denom: i32,
+    weights: (i32, i32),
+    offset: i32,
+) -> Result<(), BadArgs> {
+    let s = block.check(dst.len(), 0)?;
+    block.check(src2.len(), 0)?;
+    let ok = |w: i32| (-128..=128).contains(&w);
+    if !(0..=7).contains(&log2_denom) || !ok(weights.0) || !ok(weights.1) || !(-128..=127).contains(&offset) {
+        return Err(BadArgs);
+    }
+    let (w, h) = block.dims();
+    let f = match imp {
+        Impl::Reference => ffi::nalcast_ref_biweight_plane,
+        Impl::Simd => ffi::nalcast_biweight_plane,
+    };
+    // SAFETY: the block was checked against both distinct slices.
+    unsafe {
+        f(
+            dst[block.at..].as_mut_ptr(),
+            src2[block.at..].as_ptr(),
+            s,
+            w,
+            h,
+            log2_denom,
+            weights.0,
+            weights.1,
+            offset,
+        )
+    };
+    Ok(())
+}
+
+/// Inverse 4x4 transform of `coeffs` added to the 4x4 prediction at `at`, in place.
+pub fn idct4x4_add(
+    imp: Impl,
+    buf: &mut [u8],
+    at: usize,
+    stride: usize,
+    coeffs: &[i16; 16],
+) -> Result<(), BadArgs> {
+    let block = Block { at, stride, width: 4, height: 4 };
+    let s = block.check(buf.len(), 0)?;
+    let mut rs = *coeffs;
+    let f = match imp {
+        Impl::Reference => ffi::nalcast_ref_idct4x4_add,
+        Impl::Simd => ffi::nalcast_idct4x4_add,
+    };
+    // SAFETY: the 4x4 block was checked against `buf`; `rs` is a live local array of 16.
+    unsafe { f(buf[at..].as_mut_ptr(), s, rs.as_mut_ptr()) };
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! The simd128 kernels the build patches into OpenH264 (crates/codec/csrc/simd) against OpenH264's
+//! portable C versions, on random samples, geometry and parameters, in headless Chromium. Each test
+//! also counts the samples the filters changed, so an edge case that never fires would show up.
+#![cfg(target_arch = "wasm32")]
+
+use nalcast_codec::kernels::{self, Block, Edge, Impl};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// xorshift64*: reproducible random numbers without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: i32, hi: i32) -> i32 {
+        lo + (self.next() % (hi - lo + 1) as u64) as i32
+    }
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[(self.next() % xs.len() as u64) as usize]
+    }
+    /// Samples around a random level with noise of a random amplitude (so filters see both smooth
+    /// areas, where they act, and busy ones), sometimes pinned near 0 or 255 to reach the clipping.
+    fn plane(&mut self, len: usize) -> Vec<u8> {
+        let any = self.range(0, 255);
+        let level = self.pick(&[0, 4, 128, 251, 255, any]);
+        let noise = self.pick(&[1, 3, 8, 20, 60, 255]);
+        let step = self.range(-40, 40);
+        (0..len)
+            .map(|i| {
+                let l = if (i / 7) % 2 == 0 { level } else { level + step };
+                (l + self.range(-noise, noise)).clamp(0, 255) as u8
+            })
+            .collect()
+    }
+}
+
+const ROUNDS: usize = 3000;
+
+fn changed(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).filter(|(x, y)| x != y).count()
+}
+
+#[wasm_bindgen_test]
+fn deblock_luma_matches_c() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut touched = 0;
+    for round in 0..ROUNDS {
+        let edge = if round % 2 == 0 { Edge::Horizontal } else { Edge::Vertical };
+        let stride = rng.range(16, 48) as usize;
+        let buf = rng.plane(stride * 24 + 8);
+        let at = match edge {
+            Edge::Horizontal => 4 * stride + rng.range(0, stride as i32 - 16) as usize,
+            Edge::Vertical => rng.range(0, 3) as usize * stride + rng.range(4, stride as i32 - 4) as usize,
+        };
+        let (alpha, beta) = (rng.range(0, 255), rng.range(0, 255));
+        let tc = [0; 4].map(|_| rng.range(-1, 25) as i8);
+        let (mut c, mut simd) = (buf.clone(), buf.clone());
+        if round % 4 < 2 {
+            kernels::deblock_luma_lt4(Impl::Reference, edge, &mut c, stride, at, alpha, beta, tc)
+                .expect("args");
+            kernels::deblock_luma_lt4(Impl::Simd, edge, &mut simd, stride, at, alpha, beta, tc)
+                .expect("args");
+        } else {
+            kernels::deblock_luma_eq4(Impl::Reference, edge, &mut c, stride, at, alpha, beta).expect("args");
+            kernels::deblock_luma_eq4(Impl::Simd, edge, &mut simd, stride, at, alpha, beta).expect("args");
+        }
+        assert_eq!(
+            c, simd,
+            "round {round}: {edge:?} stride {stride} at {at} alpha {alpha} beta {beta} tc {tc:?}"
+        );
+        touched += changed(&buf, &c);
+    }
+    assert!(touched > ROUNDS * 4, "the filters changed only {touched} samples");
+}
+
+#[wasm_bindgen_test]
+fn deblock_chroma_matches_c() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut touched = 0;
+    for round in 0..ROUNDS {
+        let edge = if round % 2 == 0 { Edge::Horizontal } else { Edge::Vertical };
+        let stride = rng.range(8, 40) as usize;
+        let (cb, cr) = (rng.plane(stride * 12 + 4), rng.plane(stride * 12 + 4));
+        let at = match edge {
+            Edge::Horizontal => 2 * stride + rng.range(0, stride as i32 - 8) as usize,
+            Edge::Vertical => rng.range(0, 3) as usize * stride + rng.range(2, stride as i32 - 2) as usize,
+        };
+        let (alpha, beta) = (rng.range(0, 255), rng.range(0, 255));
+        let tc = [0; 4].map(|_| rng.range(-1, 26) as i8);
+        let (mut cb_c, mut cr_c, mut cb_s, mut cr_s) = (cb.clone(), cr.clone(), cb.clone(), cr.clone());
+        if round % 4 < 2 {
+            kernels::deblock_chroma_lt4(
+                Impl::Reference,
+                edge,
+                &mut cb_c,
+                &mut cr_c,
+                stride,
+                at,
+                alpha,
+                beta,
+                tc,
+            )
+            .expect("args");
+            kernels::deblock_chroma_lt4(Impl::Simd, edge, &mut cb_s, &mut cr_s, stride, at, alpha, beta, tc)
+                .expect("args");
+        } else {
+            kernels::deblock_chroma_eq4(Impl::Reference, edge, &mut cb_c, &mut cr_c, stride, at, alpha, beta)
+                .expect("args");
+            kernels::deblock_chroma_eq4(Impl::Simd, edge, &mut cb_s, &mut cr_s, stride, at, alpha, beta)
+                .expect("args");
+        }
+        let what =
+            format!("round {round}: {edge:?} stride {stride} at {at} alpha {alpha} beta {beta} tc {tc:?}");
+        assert_eq!(cb_c, cb_s, "Cb, {what}");
+        assert_eq!(cr_c, cr_s, "Cr, {what}");
+        touched += changed(&cb, &cb_c) + changed(&cr, &cr_c);
+    }
+    assert!(touched > ROUNDS * 2, "the filters changed only {touched} samples");
+}
+
+#[wasm_bindgen_test]
+fn mc_copy_and_chroma_match_c() {
+    let mut rng = Rng(0x0bad_cafe_f00d_0001);
+    for round in 0..ROUNDS {
+        let chroma = round % 2 == 1;
+        let width = if chroma { rng.pick(&[2, 4, 8]) } else { rng.pick(&[2, 4, 8, 16]) };
+        let height = rng.pick(&[2, 4, 8, 16]);
+        let stride = width + rng.range(1, 40) as usize;
+        let src = rng.plane(stride * (height + 4) + 4);
+        let from = Block { at: rng.range(0, stride as i32 * 2) as usize, stride, width, height };
+        let to_stride = width + rng.range(0, 40) as usize;
+        let to_at = rng.range(0, 20) as usize;
+        let dst = rng.plane(to_stride * height + 40);
+        let (mut c, mut simd) = (dst.clone(), dst.clone());
+        // Copies are also exercised through mc_chroma's whole-sample case (mv fraction 0).
+        let mv = (rng.range(-32768, 32767) as i16, rng.range(-32768, 32767) as i16);
+        let mv = if rng.range(0, 7) == 0 { (mv.0 & !7, mv.1 & !7) } else { mv };
+        if chroma {
+            kernels::mc_chroma(Impl::Reference, &src, from, &mut c, to_at, to_stride, mv).expect("args");
+            kernels::mc_chroma(Impl::Simd, &src, from, &mut simd, to_at, to_stride, mv).expect("args");
+        } else {
+            kernels::mc_copy(Impl::Reference, &src, from, &mut c, to_at, to_stride).expect("args");
+            kernels::mc_copy(Impl::Simd, &src, from, &mut simd, to_at, to_stride).expect("args");
+        }
+        assert_eq!(c, simd, "round {round}: chroma {chroma} {from:?} to {to_at}/{to_stride} mv {mv:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn weighted_prediction_matches_c() {
+    let mut rng = Rng(0x5eed_0000_0000_0042);
+    for round in 0..ROUNDS {
+        let width = rng.pick(&[2, 4, 8, 16]);
+        let height = rng.pick(&[2, 4, 8, 16]);
+        let stride = width + rng.range(0, 40) as usize;
+        let block = Block { at: rng.range(0, 30) as usize, stride, width, height };
+        let len = block.at + stride * height + 8;
+        let (buf, other) = (rng.plane(len), rng.plane(len));
+        let (mut c, mut simd) = (buf.clone(), buf.clone());
+        let what;
+        if round % 2 == 0 {
+            let (log2, w, o) = (rng.range(0, 7), rng.range(-128, 127), rng.range(-128, 127));
+            what = format!("single log2 {log2} w {w} o {o}");
+            kernels::weight_plane(Impl::Reference, &mut c, block, log2, w, o).expect("args");
+            kernels::weight_plane(Impl::Simd, &mut simd, block, log2, w, o).expect("args");
+        } else {
+            let (log2, w, o) = if round % 4 == 1 {
+                // explicit: weights and offsets of two lists; offset (o1 + o2 + 1) >> 1
+                let o = (rng.range(-128, 127) + rng.range(-128, 127) + 1) >> 1;
+                (rng.range(0, 7), (rng.range(-128, 127), rng.range(-128, 127)), o)
+            } else {
+                // implicit: denominator 5, w1 + w2 = 64, no offset
+                let w1 = rng.range(-64, 128);
+                (5, (w1, 64 - w1), 0)
+            };
+            what = format!("bi log2 {log2} w {w:?} o {o}");
+            kernels::biweight_plane(Impl::Reference, &mut c, &other, block, log2, w, o).expect("args");
+            kernels::biweight_plane(Impl::Simd, &mut simd, &other, block, log2, w, o).expect("args");
+        }
+        assert_eq!(c, simd, "round {round}: {block:?} {what}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn idct4x4_add_matches_c() {
+    let mut rng = Rng(0x1dc7_4444_0000_0001);
+    for round in 0..ROUNDS {
+        let stride = rng.range(4, 40) as usize;
+        let at = rng.range(0, 20) as usize;
+        let buf = rng.plane(at + stride * 4 + 4);
+        // Typical dequantised residuals, large ones, and the whole int16 range (the reference keeps
+        // its first pass in int16, which the kernel must reproduce bit for bit).
+        let amp = rng.pick(&[16, 300, 4000, 32767]);
+        let coeffs =
+            [0i16; 16].map(|_| if rng.range(0, 2) == 0 { 0 } else { rng.range(-amp, amp.min(32767)) as i16 });
+        let (mut c, mut simd) = (buf.clone(), buf.clone());
+        kernels::idct4x4_add(Impl::Reference, &mut c, at, stride, &coeffs).expect("args");
+        kernels::idct4x4_add(Impl::Simd, &mut simd, at, stride, &coeffs).expect("args");
+        assert_eq!(c, simd, "round {round}: stride {stride} at {at} coeffs {coeffs:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn kernels_refuse_out_of_bounds() {
+    let mut buf = vec![0u8; 64];
+    assert!(kernels::deblock_luma_eq4(Impl::Simd, Edge::Horizontal, &mut buf, 16, 16, 10, 10).is_err());
+    assert!(kernels::idct4x4_add(Impl::Simd, &mut buf, 60, 16, &[0; 16]).is_err());
+    let block = Block { at: 0, stride: 4, width: 8, height: 2 };
+    assert!(kernels::weight_plane(Impl::Simd, &mut buf, block, 0, 1, 0).is_err());
+}
