@@ -18,6 +18,14 @@ typedef v128_t V;
 #define IL64_LO(a, b) wasm_i8x16_shuffle (a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
 #define IL64_HI(a, b) wasm_i8x16_shuffle (a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31)
 
+/* Returns x unchanged, but opaque to the optimiser. clang 14 scalarises a vector shift by a variable
+ * count (into 8 extract/shift/replace steps) when the count's splat is hoisted out of the loop; a
+ * count that passes through this in the loop body keeps the single i16x8.shr_s / i32x4.shr_s. */
+static inline int32_t in_loop (int32_t x) {
+  __asm__ volatile ("" : "+r"(x));
+  return x;
+}
+
 /* |a - b| of unsigned bytes. */
 static inline V absdiff_u8 (V a, V b) {
   return wasm_v128_or (wasm_u8x16_sub_sat (a, b), wasm_u8x16_sub_sat (b, a));

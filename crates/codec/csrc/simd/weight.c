@@ -21,11 +21,12 @@ void nalcast_weight_plane (uint8_t* pDst, int32_t iStride, int32_t iWidth, int32
   int32_t x, y;
   for (y = 0; y < iHeight; y++, pDst += iStride) {
     for (x = 0; x + 8 <= iWidth; x += 8) {
-      const V v = weight8 (wasm_u16x8_load8x8 (pDst + x), w, round, iLog2Denom, o);
+      const V v = weight8 (wasm_u16x8_load8x8 (pDst + x), w, round, in_loop (iLog2Denom), o);
       wasm_v128_store64_lane (pDst + x, wasm_u8x16_narrow_i16x8 (v, v), 0);
     }
     if (x + 4 <= iWidth) {
-      const V v = weight8 (wasm_u16x8_extend_low_u8x16 (wasm_v128_load32_zero (pDst + x)), w, round, iLog2Denom, o);
+      const V v = weight8 (wasm_u16x8_extend_low_u8x16 (wasm_v128_load32_zero (pDst + x)), w, round, in_loop (iLog2Denom),
+                         o);
       wasm_v128_store32_lane (pDst + x, wasm_u8x16_narrow_i16x8 (v, v), 0);
       x += 4;
     }
@@ -36,7 +37,7 @@ void nalcast_weight_plane (uint8_t* pDst, int32_t iStride, int32_t iWidth, int32
 
 /* 4 samples from interleaved (p, q) 16-bit pairs: ((p * w1 + q * w2 + 2^d) >> (d + 1)) + o. */
 static inline V biweight4 (V pq, V w12, V round, int32_t d, V o) {
-  return wasm_i32x4_add (wasm_i32x4_shr (wasm_i32x4_add (wasm_i32x4_dot_i16x8 (pq, w12), round), d + 1), o);
+  return wasm_i32x4_add (wasm_i32x4_shr (wasm_i32x4_add (wasm_i32x4_dot_i16x8 (pq, w12), round), in_loop (d + 1)), o);
 }
 
 void nalcast_biweight_plane (uint8_t* pDst, const uint8_t* pSrc2, int32_t iStride, int32_t iWidth, int32_t iHeight,
