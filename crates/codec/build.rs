@@ -192,6 +192,7 @@ fn build_wasm() -> Result<(), String> {
         })
         .collect();
     jobs.push((manifest_dir.join("csrc/libc_shim.c"), out_dir.join("nalcast_libc_shim.o")));
+    args.extend(matching_target_features());
     if simd {
         args.push(format!("-I{}", manifest_dir.join("csrc/simd").display()));
         jobs.extend(simd_kernel_jobs(&manifest_dir, &out_dir)?);
@@ -250,6 +251,20 @@ fn build_wasm() -> Result<(), String> {
 }
 
 // ---- simd128 kernels: our patch files and our C kernels (only when the target has simd128) ----
+
+/// clang flags for the wasm features the Rust target has on beside simd128 (rustc enables them by
+/// default), so the C code may use them too: bulk-memory turns OpenH264's many memsets/memcpys of
+/// variable size into `memory.fill`/`memory.copy` instead of calls to compiler-builtins' 4-byte loops,
+/// sign-ext gives single-instruction int8/int16 sign extension.
+fn matching_target_features() -> Vec<String> {
+    let enabled = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let enabled: Vec<&str> = enabled.split(',').collect();
+    ["bulk-memory", "sign-ext", "nontrapping-fptoint"]
+        .into_iter()
+        .filter(|f| enabled.contains(f))
+        .map(|f| format!("-m{f}"))
+        .collect()
+}
 
 /// One patched upstream file: its path relative to `upstream/codec` and the patched copy in OUT_DIR.
 struct Patched {
