@@ -154,6 +154,36 @@ fn mc_copy_and_chroma_match_c() {
 }
 
 #[wasm_bindgen_test]
+fn mc_luma_matches_c() {
+    let mut rng = Rng(0x6a09_e667_f3bc_c908);
+    for round in 0..ROUNDS {
+        let width = rng.pick(&[4, 8, 16]);
+        let height = rng.pick(&[4, 8, 16]);
+        let stride = width + 5 + rng.range(0, 40) as usize;
+        // Exactly the rows the 6-tap filters read, so a kernel reading past them fails its bounds check.
+        let src = rng.plane(stride * (height + 5));
+        let from = Block {
+            at: 2 * stride + 2 + rng.range(0, (stride - width - 5) as i32) as usize,
+            stride,
+            width,
+            height,
+        };
+        let to_stride = width + rng.range(0, 40) as usize;
+        let to_at = rng.range(0, 20) as usize;
+        let dst = rng.plane(to_stride * height + 40);
+        let (mut c, mut simd) = (dst.clone(), dst.clone());
+        // every quarter position in turn, with random integer parts (only mv & 3 matters)
+        let mv = (
+            (rng.range(-4096, 4096) & !3 | (round & 3) as i32) as i16,
+            (rng.range(-4096, 4096) & !3 | ((round >> 2) & 3) as i32) as i16,
+        );
+        kernels::mc_luma(Impl::Reference, &src, from, &mut c, to_at, to_stride, mv).expect("args");
+        kernels::mc_luma(Impl::Simd, &src, from, &mut simd, to_at, to_stride, mv).expect("args");
+        assert_eq!(c, simd, "round {round}: {from:?} to {to_at}/{to_stride} mv {mv:?}");
+    }
+}
+
+#[wasm_bindgen_test]
 fn weighted_prediction_matches_c() {
     let mut rng = Rng(0x5eed_0000_0000_0042);
     for round in 0..ROUNDS {

@@ -24,12 +24,15 @@ void nalcast_deblock_chroma_lt4_h (uint8_t* pCb, uint8_t* pCr, int32_t iStride, 
 void nalcast_deblock_chroma_eq4_v (uint8_t* pCb, uint8_t* pCr, int32_t iStride, int32_t iAlpha, int32_t iBeta);
 void nalcast_deblock_chroma_eq4_h (uint8_t* pCb, uint8_t* pCr, int32_t iStride, int32_t iAlpha, int32_t iBeta);
 
-/* Motion compensation (mc.c): full-pel block copy (width 2, 4, 8 or 16) and chroma eighth-pel
- * bilinear interpolation (McChroma's signature; pSrc already offset by the integer part of the mv). */
+/* Motion compensation (mc.c, mc_luma.c): full-pel block copy (width 2, 4, 8 or 16), chroma eighth-pel
+ * bilinear interpolation and luma quarter-pel 6-tap interpolation (McChroma's and McLuma's signature;
+ * pSrc already offset by the integer part of the mv; luma blocks 4, 8 or 16 wide). */
 void nalcast_mc_copy (const uint8_t* pSrc, int32_t iSrcStride, uint8_t* pDst, int32_t iDstStride, int32_t iWidth,
                       int32_t iHeight);
 void nalcast_mc_chroma (const uint8_t* pSrc, int32_t iSrcStride, uint8_t* pDst, int32_t iDstStride, int16_t iMvX,
                         int16_t iMvY, int32_t iWidth, int32_t iHeight);
+void nalcast_mc_luma (const uint8_t* pSrc, int32_t iSrcStride, uint8_t* pDst, int32_t iDstStride, int16_t iMvX,
+                      int16_t iMvY, int32_t iWidth, int32_t iHeight);
 
 /* Weighted prediction (weight.c), in place on one plane of a prediction block:
  * explicit single-list:  p = clip((p * w + round) >> log2denom) + o)

@@ -14,3 +14,8 @@ extern "C" void nalcast_ref_mc_chroma (const uint8_t* pSrc, int32_t iSrcStride, 
                                        int16_t iMvX, int16_t iMvY, int32_t iWidth, int32_t iHeight) {
   McChroma_c (pSrc, iSrcStride, pDst, iDstStride, iMvX, iMvY, iWidth, iHeight);
 }
+
+extern "C" void nalcast_ref_mc_luma (const uint8_t* pSrc, int32_t iSrcStride, uint8_t* pDst, int32_t iDstStride,
+                                     int16_t iMvX, int16_t iMvY, int32_t iWidth, int32_t iHeight) {
+  McLuma_c (pSrc, iSrcStride, pDst, iDstStride, iMvX, iMvY, iWidth, iHeight);
+}

@@ -23,6 +23,7 @@ pair! {
     nalcast_deblock_chroma_eq4_h, nalcast_ref_deblock_chroma_eq4_h: fn(*mut u8, *mut u8, i32, i32, i32);
     nalcast_mc_copy, nalcast_ref_mc_copy: fn(*const u8, i32, *mut u8, i32, i32, i32);
     nalcast_mc_chroma, nalcast_ref_mc_chroma: fn(*const u8, i32, *mut u8, i32, i16, i16, i32, i32);
+    nalcast_mc_luma, nalcast_ref_mc_luma: fn(*const u8, i32, *mut u8, i32, i16, i16, i32, i32);
     nalcast_weight_plane, nalcast_ref_weight_plane: fn(*mut u8, i32, i32, i32, i32, i32, i32);
     nalcast_biweight_plane, nalcast_ref_biweight_plane: fn(*mut u8, *const u8, i32, i32, i32, i32, i32, i32, i32);
     nalcast_idct4x4_add, nalcast_ref_idct4x4_add: fn(*mut u8, i32, *mut i16);

@@ -247,6 +247,36 @@ pub fn mc_chroma(
     Ok(())
 }
 
+/// Luma quarter-sample interpolation of a `from.width` (4, 8 or 16) x `from.height` block with motion
+/// vector fraction `mv & 3`: reads 2 samples before and 3 after the block in each direction.
+pub fn mc_luma(
+    imp: Impl,
+    src: &[u8],
+    from: Block,
+    dst: &mut [u8],
+    to_at: usize,
+    to_stride: usize,
+    mv: (i16, i16),
+) -> Result<(), BadArgs> {
+    if ![4, 8, 16].contains(&from.width) {
+        return Err(BadArgs);
+    }
+    // The block grown by 2 rows/columns before (checked as a block starting there) and 3 after.
+    let grown_at = from.at.checked_sub(2 * from.stride + 2).ok_or(BadArgs)?;
+    let ss = Block { at: grown_at, ..from }.check(src.len(), 5)?;
+    let to = Block { at: to_at, stride: to_stride, ..from };
+    let ds = to.check(dst.len(), 0)?;
+    let (w, h) = from.dims();
+    let f = match imp {
+        Impl::Reference => ffi::nalcast_ref_mc_luma,
+        Impl::Simd => ffi::nalcast_mc_luma,
+    };
+    // SAFETY: the source block with its 6-tap margins, and the destination block, were checked
+    // against their distinct slices.
+    unsafe { f(src[from.at..].as_ptr(), ss, dst[to_at..].as_mut_ptr(), ds, mv.0, mv.1, w, h) };
+    Ok(())
+}
+
 /// Explicit weighted prediction of one plane's block, in place.
 pub fn weight_plane(
     imp: Impl,
