@@ -197,11 +197,22 @@ fn weighted_prediction_matches_c() {
         let what;
         if round % 2 == 0 {
             let (log2, w, o) = (rng.range(0, 7), rng.range(-128, 127), rng.range(-128, 127));
+            // a quarter of the time the default weight (the kernel's shortcut), or near it
+            let (w, o) = match round % 8 {
+                0 => (1 << log2, 0),
+                2 => (1 << log2, rng.range(-1, 1)),
+                _ => (w, o),
+            };
             what = format!("single log2 {log2} w {w} o {o}");
             kernels::weight_plane(Impl::Reference, &mut c, block, log2, w, o).expect("args");
             kernels::weight_plane(Impl::Simd, &mut simd, block, log2, w, o).expect("args");
         } else {
-            let (log2, w, o) = if round % 4 == 1 {
+            let (log2, w, o) = if round % 8 == 1 {
+                // default weights (the kernel's averaging shortcut), or off by one
+                let log2 = rng.range(0, 7);
+                let w = 1 << log2;
+                (log2, (w, w - rng.range(0, 1) * (round % 3) as i32), rng.range(-1, 1) * (round % 2) as i32)
+            } else if round % 4 == 1 {
                 // explicit: weights and offsets of two lists; offset (o1 + o2 + 1) >> 1
                 let o = (rng.range(-128, 127) + rng.range(-128, 127) + 1) >> 1;
                 (rng.range(0, 7), (rng.range(-128, 127), rng.range(-128, 127)), o)

@@ -15,6 +15,8 @@ static inline V weight8 (V p16, V w, V round, int32_t d, V o) {
 
 void nalcast_weight_plane (uint8_t* pDst, int32_t iStride, int32_t iWidth, int32_t iHeight, int32_t iLog2Denom,
                            int32_t iWeight, int32_t iOffset) {
+  if (iWeight == 1 << iLog2Denom && iOffset == 0)
+    return; /* the default weight: ((p << d) + 2^(d-1)) >> d == p */
   const int32_t r = iLog2Denom >= 1 ? 1 << (iLog2Denom - 1) : 0;
   const V w = wasm_i16x8_splat ((int16_t)iWeight), round = wasm_i16x8_splat ((int16_t)r);
   const V o = wasm_i16x8_splat ((int16_t)iOffset);
@@ -42,9 +44,22 @@ static inline V biweight4 (V pq, V w12, V round, int32_t d, V o) {
 
 void nalcast_biweight_plane (uint8_t* pDst, const uint8_t* pSrc2, int32_t iStride, int32_t iWidth, int32_t iHeight,
                              int32_t iLog2Denom, int32_t iWeight1, int32_t iWeight2, int32_t iOffset) {
+  int32_t x, y;
+  if (iWeight1 == 1 << iLog2Denom && iWeight2 == iWeight1 && iOffset == 0) {
+    /* default (or implicit equal) weights: ((p + q) 2^d + 2^d) >> (d + 1) == (p + q + 1) >> 1 */
+    for (y = 0; y < iHeight; y++, pDst += iStride, pSrc2 += iStride) {
+      if (iWidth == 16)
+        wasm_v128_store (pDst, wasm_u8x16_avgr (wasm_v128_load (pDst), wasm_v128_load (pSrc2)));
+      else if (iWidth == 8)
+        wasm_v128_store64_lane (pDst, wasm_u8x16_avgr (wasm_v128_load64_zero (pDst), wasm_v128_load64_zero (pSrc2)), 0);
+      else
+        for (x = 0; x < iWidth; x++)
+          pDst[x] = (uint8_t) ((pDst[x] + pSrc2[x] + 1) >> 1);
+    }
+    return;
+  }
   const V w12 = wasm_i32x4_splat ((int32_t) ((uint32_t) (uint16_t)iWeight1 | ((uint32_t) (uint16_t)iWeight2 << 16)));
   const V round = wasm_i32x4_splat (1 << iLog2Denom), o = wasm_i32x4_splat (iOffset);
-  int32_t x, y;
   for (y = 0; y < iHeight; y++, pDst += iStride, pSrc2 += iStride) {
     for (x = 0; x + 8 <= iWidth; x += 8) {
       const V p = wasm_u16x8_load8x8 (pDst + x), q = wasm_u16x8_load8x8 (pSrc2 + x);

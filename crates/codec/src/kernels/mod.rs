@@ -287,7 +287,8 @@ pub fn weight_plane(
     offset: i32,
 ) -> Result<(), BadArgs> {
     let s = block.check(buf.len(), 0)?;
-    if !(0..=7).contains(&log2_denom) || !(-128..=127).contains(&weight) || !(-128..=127).contains(&offset) {
+    // weights -128..=127 when coded, 2^log2_denom (up to 128) by default
+    if !(0..=7).contains(&log2_denom) || !(-128..=128).contains(&weight) || !(-128..=127).contains(&offset) {
         return Err(BadArgs);
     }
     let (w, h) = block.dims();
