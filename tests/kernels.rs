@@ -249,6 +249,25 @@ fn idct4x4_add_matches_c() {
 }
 
 #[wasm_bindgen_test]
+fn idct8x8_add_matches_c() {
+    let mut rng = Rng(0x8888_1dc7_0000_0003);
+    for round in 0..ROUNDS {
+        let stride = rng.range(8, 40) as usize;
+        let at = rng.range(0, 20) as usize;
+        let buf = rng.plane(at + stride * 8 + 8);
+        // as for 4x4: typical, large, and the whole int16 range (every intermediate wraps in int16)
+        let amp = rng.pick(&[16, 300, 4000, 32767]);
+        let density = rng.range(1, 4);
+        let coeffs =
+            [0i16; 64].map(|_| if rng.range(0, 4) >= density { 0 } else { rng.range(-amp, amp) as i16 });
+        let (mut c, mut simd) = (buf.clone(), buf.clone());
+        kernels::idct8x8_add(Impl::Reference, &mut c, at, stride, &coeffs).expect("args");
+        kernels::idct8x8_add(Impl::Simd, &mut simd, at, stride, &coeffs).expect("args");
+        assert_eq!(c, simd, "round {round}: stride {stride} at {at} coeffs {coeffs:?}");
+    }
+}
+
+#[wasm_bindgen_test]
 fn kernels_refuse_out_of_bounds() {
     let mut buf = vec![0u8; 64];
     assert!(kernels::deblock_luma_eq4(Impl::Simd, Edge::Horizontal, &mut buf, 16, 16, 10, 10).is_err());

@@ -44,6 +44,8 @@ void nalcast_biweight_plane (uint8_t* pDst, const uint8_t* pSrc2, int32_t iStrid
 
 /* Inverse 4x4 transform of pRs (16 coefficients, row-major) added to the prediction in place (idct.c). */
 void nalcast_idct4x4_add (uint8_t* pPred, int32_t iStride, int16_t* pRs);
+/* The same for an 8x8 block (pRs: 64 coefficients, row-major). */
+void nalcast_idct8x8_add (uint8_t* pPred, int32_t iStride, int16_t* pRs);
 
 #ifdef __cplusplus
 }

@@ -31,4 +31,7 @@ void nalcast_ref_deblock_chroma_eq4_h (uint8_t* cb, uint8_t* cr, int32_t s, int3
 void nalcast_ref_idct4x4_add (uint8_t* p, int32_t s, int16_t* rs) {
   WelsDec::IdctResAddPred_c (p, s, rs);
 }
+void nalcast_ref_idct8x8_add (uint8_t* p, int32_t s, int16_t* rs) {
+  WelsDec::IdctResAddPred8x8_c (p, s, rs);
+}
 }

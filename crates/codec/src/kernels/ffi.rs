@@ -27,4 +27,5 @@ pair! {
     nalcast_weight_plane, nalcast_ref_weight_plane: fn(*mut u8, i32, i32, i32, i32, i32, i32);
     nalcast_biweight_plane, nalcast_ref_biweight_plane: fn(*mut u8, *const u8, i32, i32, i32, i32, i32, i32, i32);
     nalcast_idct4x4_add, nalcast_ref_idct4x4_add: fn(*mut u8, i32, *mut i16);
+    nalcast_idct8x8_add, nalcast_ref_idct8x8_add: fn(*mut u8, i32, *mut i16);
 }

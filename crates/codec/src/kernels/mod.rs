@@ -359,3 +359,23 @@ pub fn idct4x4_add(
     unsafe { f(buf[at..].as_mut_ptr(), s, rs.as_mut_ptr()) };
     Ok(())
 }
+
+/// Inverse 8x8 transform of `coeffs` (row-major) added to the 8x8 prediction at `at`, in place.
+pub fn idct8x8_add(
+    imp: Impl,
+    buf: &mut [u8],
+    at: usize,
+    stride: usize,
+    coeffs: &[i16; 64],
+) -> Result<(), BadArgs> {
+    let block = Block { at, stride, width: 8, height: 8 };
+    let s = block.check(buf.len(), 0)?;
+    let mut rs = *coeffs;
+    let f = match imp {
+        Impl::Reference => ffi::nalcast_ref_idct8x8_add,
+        Impl::Simd => ffi::nalcast_idct8x8_add,
+    };
+    // SAFETY: the 8x8 block was checked against `buf`; `rs` is a live local array of 64.
+    unsafe { f(buf[at..].as_mut_ptr(), s, rs.as_mut_ptr()) };
+    Ok(())
+}
