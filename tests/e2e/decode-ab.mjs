@@ -2,6 +2,7 @@
 // or a CPU profile (self time per wasm function) of one build.
 //   node tests/e2e/decode-ab.mjs A_PKG_DIR B_PKG_DIR [REPS]     → median fps per clip for A and B
 //   PROFILE=1 node tests/e2e/decode-ab.mjs PKG_DIR               → top functions by self time per clip
+//   HASH=1 node tests/e2e/decode-ab.mjs A_PKG_DIR B_PKG_DIR       → do both decode every clip identically?
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +29,18 @@ try {
     pages[k] = await openPage(context, `${server.url}/t/decode-ab.html?pkg=/${k}/`);
     await pages[k].waitForFunction(() => window.ready === true, null, { timeout: 30000 });
   }
-  if (process.env.PROFILE) {
+  if (process.env.HASH) {
+    let same = true;
+    for (const clip of clips) {
+      const r = {};
+      for (const k of Object.keys(pages)) r[k] = await pages[k].evaluate((u) => window.hashClip(u), `/clips/${clip}.h264`);
+      const line = Object.keys(pages).map((k) => `${k.toUpperCase()} ${r[k].frames} frames ${r[k].digest}`).join("  ");
+      const ok = !r.b || (r.a.digest === r.b.digest && r.a.frames === r.b.frames);
+      same &&= ok;
+      console.log(`${clip.padEnd(20)} ${line}${r.b ? (ok ? "  identical" : "  DIFFERENT") : ""}`);
+    }
+    process.exitCode = same ? 0 : 1;
+  } else if (process.env.PROFILE) {
     const cdp = await context.newCDPSession(pages.a);
     await cdp.send("Profiler.enable");
     await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
