@@ -268,6 +268,26 @@ fn idct8x8_add_matches_c() {
 }
 
 #[wasm_bindgen_test]
+fn expand_picture_matches_c() {
+    let mut rng = Rng(0xe7a4_d000_0000_0005);
+    for round in 0..300 {
+        let luma = round % 2 == 0;
+        let pad = if luma { 32 } else { 16 };
+        // macroblock-aligned sizes as the decoder uses, and odd ones
+        let unit = if round % 4 < 2 { if luma { 16 } else { 8 } } else { 1 };
+        let width = unit * rng.range(1, 12) as usize;
+        let height = unit * rng.range(1, 12) as usize;
+        let stride = width + 2 * pad + rng.range(0, 20) as usize;
+        let at = pad * stride + pad + rng.range(0, 10) as usize;
+        let buf = rng.plane(at + (height + pad) * stride + 16);
+        let (mut c, mut simd) = (buf.clone(), buf.clone());
+        kernels::expand_picture(Impl::Reference, luma, &mut c, at, stride, width, height).expect("args");
+        kernels::expand_picture(Impl::Simd, luma, &mut simd, at, stride, width, height).expect("args");
+        assert_eq!(c, simd, "round {round}: luma {luma} {width}x{height} stride {stride} at {at}");
+    }
+}
+
+#[wasm_bindgen_test]
 fn kernels_refuse_out_of_bounds() {
     let mut buf = vec![0u8; 64];
     assert!(kernels::deblock_luma_eq4(Impl::Simd, Edge::Horizontal, &mut buf, 16, 16, 10, 10).is_err());

@@ -42,6 +42,11 @@ void nalcast_weight_plane (uint8_t* pDst, int32_t iStride, int32_t iWidth, int32
 void nalcast_biweight_plane (uint8_t* pDst, const uint8_t* pSrc2, int32_t iStride, int32_t iWidth, int32_t iHeight,
                              int32_t iLog2Denom, int32_t iWeight1, int32_t iWeight2, int32_t iOffset);
 
+/* Border extension of a reference picture (expand.c): 32 samples around luma, 16 around chroma. */
+void nalcast_expand_picture_luma (uint8_t* pDst, const int32_t kiStride, const int32_t kiPicW, const int32_t kiPicH);
+void nalcast_expand_picture_chroma (uint8_t* pDst, const int32_t kiStride, const int32_t kiPicW,
+                                    const int32_t kiPicH);
+
 /* Inverse 4x4 transform of pRs (16 coefficients, row-major) added to the prediction in place (idct.c). */
 void nalcast_idct4x4_add (uint8_t* pPred, int32_t iStride, int16_t* pRs);
 /* The same for an 8x8 block (pRs: 64 coefficients, row-major). */

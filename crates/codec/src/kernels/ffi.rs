@@ -28,4 +28,6 @@ pair! {
     nalcast_biweight_plane, nalcast_ref_biweight_plane: fn(*mut u8, *const u8, i32, i32, i32, i32, i32, i32, i32);
     nalcast_idct4x4_add, nalcast_ref_idct4x4_add: fn(*mut u8, i32, *mut i16);
     nalcast_idct8x8_add, nalcast_ref_idct8x8_add: fn(*mut u8, i32, *mut i16);
+    nalcast_expand_picture_luma, nalcast_ref_expand_picture_luma: fn(*mut u8, i32, i32, i32);
+    nalcast_expand_picture_chroma, nalcast_ref_expand_picture_chroma: fn(*mut u8, i32, i32, i32);
 }

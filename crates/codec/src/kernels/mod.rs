@@ -379,3 +379,38 @@ pub fn idct8x8_add(
     unsafe { f(buf[at..].as_mut_ptr(), s, rs.as_mut_ptr()) };
     Ok(())
 }
+
+/// Border extension of a `width` x `height` picture whose first sample is `buf[at]`: `pad` samples on
+/// every side (32 for luma, 16 for chroma) take the value of the nearest picture sample.
+pub fn expand_picture(
+    imp: Impl,
+    luma: bool,
+    buf: &mut [u8],
+    at: usize,
+    stride: usize,
+    width: usize,
+    height: usize,
+) -> Result<usize, BadArgs> {
+    let pad = if luma { 32 } else { 16 };
+    if width == 0 || height == 0 {
+        return Err(BadArgs);
+    }
+    let (s, si) = stride_i32(stride, width.checked_add(2 * pad).ok_or(BadArgs)?)?;
+    let (w, h, p) = (
+        isize::try_from(width).map_err(|_| BadArgs)?,
+        isize::try_from(height).map_err(|_| BadArgs)?,
+        pad as isize,
+    );
+    window(buf.len(), at, -p * si - p, (h - 1 + p) * si + w + p)?;
+    let f = match (imp, luma) {
+        (Impl::Reference, true) => ffi::nalcast_ref_expand_picture_luma,
+        (Impl::Reference, false) => ffi::nalcast_ref_expand_picture_chroma,
+        (Impl::Simd, true) => ffi::nalcast_expand_picture_luma,
+        (Impl::Simd, false) => ffi::nalcast_expand_picture_chroma,
+    };
+    let (wi, hi) = (i32::try_from(width).map_err(|_| BadArgs)?, i32::try_from(height).map_err(|_| BadArgs)?);
+    // SAFETY: the picture with its padding on all sides was checked against `buf`, and the stride
+    // leaves room for both side borders, so rows do not overlap.
+    unsafe { f(buf[at..].as_mut_ptr(), s, wi, hi) };
+    Ok(pad)
+}
