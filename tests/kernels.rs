@@ -183,49 +183,101 @@ fn mc_luma_matches_c() {
     }
 }
 
+/// Random samples for the three planes of a prediction block.
+fn pred_planes(rng: &mut Rng, stride_y: usize, stride_c: usize, height: usize) -> [Vec<u8>; 3] {
+    let y = rng.plane(stride_y * height + 8);
+    [y, rng.plane(stride_c * height / 2 + 8), rng.plane(stride_c * height / 2 + 8)]
+}
+
+fn pred_block(
+    p: &mut [Vec<u8>; 3],
+    stride_y: usize,
+    stride_c: usize,
+    width: usize,
+    height: usize,
+) -> kernels::PredBlock<'_> {
+    let [y, u, v] = p;
+    kernels::PredBlock { planes: [y, u, v], stride_y, stride_c, width, height }
+}
+
+fn weights(rng: &mut Rng, log2: (i32, i32), default: bool) -> kernels::ListWeights {
+    let mut wo = [0; 6];
+    for k in 0..3 {
+        let d = if k == 0 { log2.0 } else { log2.1 };
+        // the default weight (the kernels' shortcuts), near it, or any coded weight
+        let (w, o) = match (default, rng.range(0, 3)) {
+            (true, _) => (1 << d, 0),
+            (false, 0) => ((1 << d) - rng.range(0, 1), rng.range(-1, 1)),
+            _ => (rng.range(-128, 127), rng.range(-128, 127)),
+        };
+        wo[2 * k] = w;
+        wo[2 * k + 1] = o;
+    }
+    wo
+}
+
 #[wasm_bindgen_test]
 fn weighted_prediction_matches_c() {
     let mut rng = Rng(0x5eed_0000_0000_0042);
     for round in 0..ROUNDS {
-        let width = rng.pick(&[2, 4, 8, 16]);
-        let height = rng.pick(&[2, 4, 8, 16]);
-        let stride = width + rng.range(0, 40) as usize;
-        let block = Block { at: rng.range(0, 30) as usize, stride, width, height };
-        let len = block.at + stride * height + 8;
-        let (buf, other) = (rng.plane(len), rng.plane(len));
-        let (mut c, mut simd) = (buf.clone(), buf.clone());
-        let what;
-        if round % 2 == 0 {
-            let (log2, w, o) = (rng.range(0, 7), rng.range(-128, 127), rng.range(-128, 127));
-            // a quarter of the time the default weight (the kernel's shortcut), or near it
-            let (w, o) = match round % 8 {
-                0 => (1 << log2, 0),
-                2 => (1 << log2, rng.range(-1, 1)),
-                _ => (w, o),
-            };
-            what = format!("single log2 {log2} w {w} o {o}");
-            kernels::weight_plane(Impl::Reference, &mut c, block, log2, w, o).expect("args");
-            kernels::weight_plane(Impl::Simd, &mut simd, block, log2, w, o).expect("args");
-        } else {
-            let (log2, w, o) = if round % 8 == 1 {
-                // default weights (the kernel's averaging shortcut), or off by one
-                let log2 = rng.range(0, 7);
-                let w = 1 << log2;
-                (log2, (w, w - rng.range(0, 1) * (round % 3) as i32), rng.range(-1, 1) * (round % 2) as i32)
-            } else if round % 4 == 1 {
-                // explicit: weights and offsets of two lists; offset (o1 + o2 + 1) >> 1
-                let o = (rng.range(-128, 127) + rng.range(-128, 127) + 1) >> 1;
-                (rng.range(0, 7), (rng.range(-128, 127), rng.range(-128, 127)), o)
-            } else {
-                // implicit: denominator 5, w1 + w2 = 64, no offset
-                let w1 = rng.range(-64, 128);
-                (5, (w1, 64 - w1), 0)
-            };
-            what = format!("bi log2 {log2} w {w:?} o {o}");
-            kernels::biweight_plane(Impl::Reference, &mut c, &other, block, log2, w, o).expect("args");
-            kernels::biweight_plane(Impl::Simd, &mut simd, &other, block, log2, w, o).expect("args");
-        }
-        assert_eq!(c, simd, "round {round}: {block:?} {what}");
+        let (width, height) = (rng.pick(&[4, 8, 16]), rng.pick(&[4, 8, 16]));
+        let (sy, sc) = (width + rng.range(0, 40) as usize, width / 2 + rng.range(0, 20) as usize);
+        let (planes, other) = (pred_planes(&mut rng, sy, sc, height), pred_planes(&mut rng, sy, sc, height));
+        let log2 = (rng.range(0, 7), rng.range(0, 7));
+        let default = round % 4 == 0;
+        let (mut c, mut simd, mut q1, mut q2) =
+            (planes.clone(), planes.clone(), other.clone(), other.clone());
+        let what = match round % 4 {
+            0 | 1 => {
+                let wo = weights(&mut rng, log2, default);
+                kernels::weight_block(
+                    Impl::Reference,
+                    &mut pred_block(&mut c, sy, sc, width, height),
+                    log2,
+                    wo,
+                )
+                .expect("args");
+                kernels::weight_block(
+                    Impl::Simd,
+                    &mut pred_block(&mut simd, sy, sc, width, height),
+                    log2,
+                    wo,
+                )
+                .expect("args");
+                format!("single {wo:?}")
+            }
+            r => {
+                let mode = match (r, rng.range(0, 2)) {
+                    (2, 0) => kernels::BiMode::Average,
+                    (2, _) => kernels::BiMode::Implicit(rng.range(-64, 128)),
+                    _ => {
+                        let default = rng.range(0, 3) == 0;
+                        kernels::BiMode::Explicit(
+                            weights(&mut rng, log2, default),
+                            weights(&mut rng, log2, default),
+                        )
+                    }
+                };
+                kernels::biweight_block(
+                    Impl::Reference,
+                    &mut pred_block(&mut c, sy, sc, width, height),
+                    &mut pred_block(&mut q1, sy, sc, width, height),
+                    log2,
+                    mode,
+                )
+                .expect("args");
+                kernels::biweight_block(
+                    Impl::Simd,
+                    &mut pred_block(&mut simd, sy, sc, width, height),
+                    &mut pred_block(&mut q2, sy, sc, width, height),
+                    log2,
+                    mode,
+                )
+                .expect("args");
+                format!("bi {mode:?}")
+            }
+        };
+        assert_eq!(c, simd, "round {round}: {width}x{height} strides {sy}/{sc} log2 {log2:?} {what}");
     }
 }
 
@@ -292,6 +344,13 @@ fn kernels_refuse_out_of_bounds() {
     let mut buf = vec![0u8; 64];
     assert!(kernels::deblock_luma_eq4(Impl::Simd, Edge::Horizontal, &mut buf, 16, 16, 10, 10).is_err());
     assert!(kernels::idct4x4_add(Impl::Simd, &mut buf, 60, 16, &[0; 16]).is_err());
-    let block = Block { at: 0, stride: 4, width: 8, height: 2 };
-    assert!(kernels::weight_plane(Impl::Simd, &mut buf, block, 0, 1, 0).is_err());
+    let (mut u, mut v) = (vec![0u8; 32], vec![0u8; 32]);
+    let mut block = kernels::PredBlock {
+        planes: [&mut buf, &mut u, &mut v],
+        stride_y: 16,
+        stride_c: 8,
+        width: 8,
+        height: 8,
+    };
+    assert!(kernels::weight_block(Impl::Simd, &mut block, (0, 0), [1, 0, 1, 0, 1, 0]).is_err());
 }

@@ -277,66 +277,161 @@ pub fn mc_luma(
     Ok(())
 }
 
-/// Explicit weighted prediction of one plane's block, in place.
-pub fn weight_plane(
-    imp: Impl,
-    buf: &mut [u8],
-    block: Block,
-    log2_denom: i32,
-    weight: i32,
-    offset: i32,
-) -> Result<(), BadArgs> {
-    let s = block.check(buf.len(), 0)?;
-    // weights -128..=127 when coded, 2^log2_denom (up to 128) by default
-    if !(0..=7).contains(&log2_denom) || !(-128..=128).contains(&weight) || !(-128..=127).contains(&offset) {
-        return Err(BadArgs);
+/// Weights and offsets of reference 0 in one list: luma weight, luma offset, Cb weight, Cb offset,
+/// Cr weight, Cr offset.
+pub type ListWeights = [i32; 6];
+
+/// How two predictions are combined.
+#[derive(Debug, Clone, Copy)]
+pub enum BiMode {
+    /// Plain rounded average (OpenH264's `BiPrediction`).
+    Average,
+    /// Explicit weights of list 0 and list 1 (`BiWeightPrediction`, weighted_bipred_idc 1).
+    Explicit(ListWeights, ListWeights),
+    /// Implicit weight `w1` of list 0, `64 - w1` for list 1 (weighted_bipred_idc 2).
+    Implicit(i32),
+}
+
+/// A prediction block in its three planes, each starting at index 0 of its slice: a
+/// `width` x `height` luma block and two `width / 2` x `height / 2` chroma blocks.
+#[derive(Debug)]
+pub struct PredBlock<'a> {
+    /// Y, Cb and Cr.
+    pub planes: [&'a mut [u8]; 3],
+    /// Luma row distance.
+    pub stride_y: usize,
+    /// Chroma row distance.
+    pub stride_c: usize,
+    /// Luma width: 4, 8 or 16.
+    pub width: usize,
+    /// Luma height: 4, 8 or 16.
+    pub height: usize,
+}
+
+impl PredBlock<'_> {
+    /// Checks all three blocks; returns the luma and chroma C strides.
+    fn check(&self) -> Result<(i32, i32), BadArgs> {
+        if ![4, 8, 16].contains(&self.width) || ![4, 8, 16].contains(&self.height) {
+            return Err(BadArgs);
+        }
+        let luma = Block { at: 0, stride: self.stride_y, width: self.width, height: self.height };
+        let chroma = Block { at: 0, stride: self.stride_c, width: self.width / 2, height: self.height / 2 };
+        let sy = luma.check(self.planes[0].len(), 0)?;
+        let sc = chroma.check(self.planes[1].len(), 0)?;
+        chroma.check(self.planes[2].len(), 0)?;
+        Ok((sy, sc))
     }
-    let (w, h) = block.dims();
-    let f = match imp {
-        Impl::Reference => ffi::nalcast_ref_weight_plane,
-        Impl::Simd => ffi::nalcast_weight_plane,
-    };
-    // SAFETY: the block was checked against `buf`.
-    unsafe { f(buf[block.at..].as_mut_ptr(), s, w, h, log2_denom, weight, offset) };
+    fn pointers(&mut self) -> [*mut u8; 3] {
+        [self.planes[0].as_mut_ptr(), self.planes[1].as_mut_ptr(), self.planes[2].as_mut_ptr()]
+    }
+    fn dims(&self) -> (i32, i32) {
+        (self.width as i32, self.height as i32) // 4, 8 or 16: checked by `check`
+    }
+}
+
+fn valid_weights(log2: (i32, i32), wo: &ListWeights) -> Result<(u32, u32), BadArgs> {
+    // weights -128..=127 when coded, 2^log2_denom (up to 128) by default; offsets 8-bit
+    let ok = (0..3).all(|k| (-128..=128).contains(&wo[2 * k]) && (-128..=127).contains(&wo[2 * k + 1]));
+    let d = |x: i32| u32::try_from(x).ok().filter(|d| *d <= 7).ok_or(BadArgs);
+    if ok { Ok((d(log2.0)?, d(log2.1)?)) } else { Err(BadArgs) }
+}
+
+/// Explicit weighted prediction of a block in place, with luma and chroma denominators `log2`.
+pub fn weight_block(imp: Impl, b: &mut PredBlock, log2: (i32, i32), wo: ListWeights) -> Result<(), BadArgs> {
+    let (sy, sc) = b.check()?;
+    let (dl, dc) = valid_weights(log2, &wo)?;
+    let (w, h) = b.dims();
+    let p = b.pointers();
+    match imp {
+        // SAFETY: the three blocks were checked against their slices, which are distinct.
+        Impl::Reference => unsafe {
+            ffi::nalcast_ref_weight_block(p.as_ptr(), sy, sc, w, h, dl, dc, wo.as_ptr())
+        },
+        Impl::Simd => {
+            // As the patched WeightPrediction calls the kernel: luma, then Cb and Cr.
+            // SAFETY: as above.
+            unsafe {
+                ffi::nalcast_weight_plane(p[0], sy, w, h, log2.0, wo[0], wo[1]);
+                for k in 0..2 {
+                    ffi::nalcast_weight_plane(
+                        p[1 + k],
+                        sc,
+                        w / 2,
+                        h / 2,
+                        log2.1,
+                        wo[2 + 2 * k],
+                        wo[3 + 2 * k],
+                    );
+                }
+            }
+        }
+    }
     Ok(())
 }
 
-/// Bi-predictive weighting of `dst`'s block with the same block of `src2`, in place in `dst`.
-#[allow(clippy::too_many_arguments)]
-pub fn biweight_plane(
+/// Bi-prediction of `b` with `other` (same geometry), in place in `b`.
+pub fn biweight_block(
     imp: Impl,
-    dst: &mut [u8],
-    src2: &[u8],
-    block: Block,
-    log2_denom: i32,
-    weights: (i32, i32),
-    offset: i32,
+    b: &mut PredBlock,
+    other: &mut PredBlock,
+    log2: (i32, i32),
+    mode: BiMode,
 ) -> Result<(), BadArgs> {
-    let s = block.check(dst.len(), 0)?;
-    block.check(src2.len(), 0)?;
-    let ok = |w: i32| (-128..=128).contains(&w);
-    if !(0..=7).contains(&log2_denom) || !ok(weights.0) || !ok(weights.1) || !(-128..=127).contains(&offset) {
+    let (sy, sc) = b.check()?;
+    if other.check()? != (sy, sc) || (other.width, other.height) != (b.width, b.height) {
         return Err(BadArgs);
     }
-    let (w, h) = block.dims();
-    let f = match imp {
-        Impl::Reference => ffi::nalcast_ref_biweight_plane,
-        Impl::Simd => ffi::nalcast_biweight_plane,
+    let (code, wo1, wo2) = match mode {
+        BiMode::Average => (0, [0; 6], [0; 6]),
+        BiMode::Explicit(wo1, wo2) => (1, wo1, wo2),
+        BiMode::Implicit(w1) if (-64..=128).contains(&w1) => {
+            (2, [w1, 0, 0, 0, 0, 0], [64 - w1, 0, 0, 0, 0, 0])
+        }
+        BiMode::Implicit(_) => return Err(BadArgs),
     };
-    // SAFETY: the block was checked against both distinct slices.
-    unsafe {
-        f(
-            dst[block.at..].as_mut_ptr(),
-            src2[block.at..].as_ptr(),
-            s,
-            w,
-            h,
-            log2_denom,
-            weights.0,
-            weights.1,
-            offset,
-        )
-    };
+    let (dl, dc) = valid_weights(log2, &wo1)?;
+    valid_weights(log2, &wo2)?;
+    let (w, h) = b.dims();
+    let (p, q) = (b.pointers(), other.pointers());
+    match imp {
+        // SAFETY: all six blocks were checked against their slices, which are distinct.
+        Impl::Reference => unsafe {
+            ffi::nalcast_ref_biweight_block(
+                p.as_ptr(),
+                q.as_ptr(),
+                sy,
+                sc,
+                w,
+                h,
+                dl,
+                dc,
+                code,
+                wo1.as_ptr(),
+                wo2.as_ptr(),
+            )
+        },
+        Impl::Simd => {
+            // As the patched BiWeightPrediction / BiPrediction call the kernel, plane by plane:
+            // (weight 1, weight 2, offset) of luma, Cb, Cr.
+            let planes: [(i32, i32, i32); 3] = match mode {
+                BiMode::Average => [(1, 1, 0); 3],
+                BiMode::Implicit(w1) => [(w1, 64 - w1, 0); 3],
+                BiMode::Explicit(a, b) => {
+                    [0, 1, 2].map(|k| (a[2 * k], b[2 * k], (a[2 * k + 1] + b[2 * k + 1] + 1) >> 1))
+                }
+            };
+            for (k, (w1, w2, o)) in planes.into_iter().enumerate() {
+                let (stride, pw, ph) = if k == 0 { (sy, w, h) } else { (sc, w / 2, h / 2) };
+                let d = match (mode, k) {
+                    (BiMode::Average, _) => 0,
+                    (_, 0) => log2.0,
+                    _ => log2.1,
+                };
+                // SAFETY: as above.
+                unsafe { ffi::nalcast_biweight_plane(p[k], q[k], stride, pw, ph, d, w1, w2, o) };
+            }
+        }
+    }
     Ok(())
 }
 
