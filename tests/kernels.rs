@@ -1,7 +1,7 @@
 //! The simd128 kernels the build patches into OpenH264 (crates/codec/csrc/simd) against OpenH264's
 //! portable C versions, on random samples, geometry and parameters, in headless Chromium. Each test
 //! also counts the samples the filters changed, so an edge case that never fires would show up.
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 
 use nalcast_codec::kernels::{self, Block, Edge, Impl};
 use wasm_bindgen_test::*;

@@ -14,7 +14,7 @@ pub mod decoder;
 pub mod error;
 pub mod heap;
 mod instance;
-#[cfg(all(feature = "kernel-tests", target_arch = "wasm32"))]
+#[cfg(all(feature = "kernel-tests", target_arch = "wasm32", target_feature = "simd128"))]
 #[doc(hidden)]
 pub mod kernels;
 mod raw;

@@ -1,6 +1,6 @@
-//! Test-only access (feature `kernel-tests`, wasm32) to the decoder's hot kernels in both versions:
-//! OpenH264's portable C reference and nalcast's simd128 kernel that the build patches in
-//! (`crates/codec/csrc/simd`). Every function checks that the buffers cover every byte the kernel
+//! Test-only access (feature `kernel-tests`, wasm32 with simd128) to the decoder's hot kernels in
+//! both versions: OpenH264's portable C reference and nalcast's simd128 kernel that the build patches
+//! in (`crates/codec/csrc/simd`). Every function checks that the buffers cover every byte the kernel
 //! touches before calling it, so the tests can drive both with random geometry from safe code.
 
 mod ffi;
