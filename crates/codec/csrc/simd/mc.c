@@ -66,14 +66,13 @@ void nalcast_mc_chroma (const uint8_t* pSrc, int32_t iSrcStride, uint8_t* pDst, 
       wasm_v128_store32_lane (pDst + y * iDstStride, wasm_u8x16_narrow_i16x8 (v, v), 0);
       h0 = h1;
     }
-  } else { /* width 2 (or any other): scalar, same arithmetic */
+  } else { /* width 2 (or any other): scalar, the spec's four weights */
+    const int32_t a = (8 - dx) * (8 - dy), b = dx * (8 - dy), c = (8 - dx) * dy, d = dx * dy;
     for (y = 0; y < iHeight; y++) {
       const uint8_t* s = pSrc + y * iSrcStride;
-      for (x = 0; x < iWidth; x++) {
-        const int32_t h0 = (8 - dx) * s[x] + dx * s[x + 1];
-        const int32_t h1 = (8 - dx) * s[x + iSrcStride] + dx * s[x + iSrcStride + 1];
-        pDst[y * iDstStride + x] = (uint8_t) (((8 - dy) * h0 + dy * h1 + 32) >> 6);
-      }
+      const uint8_t* n = s + iSrcStride;
+      for (x = 0; x < iWidth; x++)
+        pDst[y * iDstStride + x] = (uint8_t) ((a * s[x] + b * s[x + 1] + c * n[x] + d * n[x + 1] + 32) >> 6);
     }
   }
 }
