@@ -27,10 +27,15 @@ void nalcast_mc_copy (const uint8_t* pSrc, int32_t iSrcStride, uint8_t* pDst, in
 static inline V hpass8 (const uint8_t* p, V wa, V wb) {
   return wasm_i16x8_add (wasm_i16x8_mul (wasm_u16x8_load8x8 (p), wa), wasm_i16x8_mul (wasm_u16x8_load8x8 (p + 1), wb));
 }
-static inline V hpass4 (const uint8_t* p, V wa, V wb) {
-  const V a = wasm_u16x8_extend_low_u8x16 (wasm_v128_load32_zero (p));
-  const V b = wasm_u16x8_extend_low_u8x16 (wasm_v128_load32_zero (p + 1));
-  return wasm_i16x8_add (wasm_i16x8_mul (a, wa), wasm_i16x8_mul (b, wb));
+/* The same for 4 samples of row p (lanes 0-3) and, unless `one`, of the row below (lanes 4-7). */
+static inline V hpass4x2 (const uint8_t* p, int32_t s, int one, V wa, V wb) {
+  V a = wasm_v128_load32_zero (p), b = wasm_v128_load32_zero (p + 1);
+  if (!one) {
+    a = wasm_v128_load32_lane (p + s, a, 1);
+    b = wasm_v128_load32_lane (p + s + 1, b, 1);
+  }
+  return wasm_i16x8_add (wasm_i16x8_mul (wasm_u16x8_extend_low_u8x16 (a), wa),
+                         wasm_i16x8_mul (wasm_u16x8_extend_low_u8x16 (b), wb));
 }
 
 void nalcast_mc_chroma (const uint8_t* pSrc, int32_t iSrcStride, uint8_t* pDst, int32_t iDstStride, int16_t iMvX,
@@ -57,14 +62,18 @@ void nalcast_mc_chroma (const uint8_t* pSrc, int32_t iSrcStride, uint8_t* pDst, 
         h0 = h1;
       }
     }
-  } else if (iWidth == 4) {
-    V h0 = hpass4 (pSrc, wa, wb);
-    for (y = 0; y < iHeight; y++) {
-      const V h1 = hpass4 (pSrc + (y + 1) * iSrcStride, wa, wb);
-      const V v = wasm_u16x8_shr (wasm_i16x8_add (wasm_i16x8_add (wasm_i16x8_mul (h0, wc), wasm_i16x8_mul (h1, wd)),
+  } else if (iWidth == 4 && (iHeight & 1) == 0) {
+    /* two rows per vector: h01 holds rows y, y+1; h12 rows y+1, y+2 (the last pass reads only row h) */
+    V h01 = hpass4x2 (pSrc, iSrcStride, 0, wa, wb);
+    for (y = 0; y < iHeight; y += 2) {
+      const V h23 = hpass4x2 (pSrc + (y + 2) * iSrcStride, iSrcStride, y + 2 == iHeight, wa, wb);
+      const V h12 = wasm_i16x8_shuffle (h01, h23, 4, 5, 6, 7, 8, 9, 10, 11);
+      const V v = wasm_u16x8_shr (wasm_i16x8_add (wasm_i16x8_add (wasm_i16x8_mul (h01, wc), wasm_i16x8_mul (h12, wd)),
                                                   r32), 6);
-      wasm_v128_store32_lane (pDst + y * iDstStride, wasm_u8x16_narrow_i16x8 (v, v), 0);
-      h0 = h1;
+      const V n = wasm_u8x16_narrow_i16x8 (v, v);
+      wasm_v128_store32_lane (pDst + y * iDstStride, n, 0);
+      wasm_v128_store32_lane (pDst + (y + 1) * iDstStride, n, 1);
+      h01 = h23;
     }
   } else { /* width 2 (or any other): scalar, the spec's four weights */
     const int32_t a = (8 - dx) * (8 - dy), b = dx * (8 - dy), c = (8 - dx) * dy, d = dx * dy;
