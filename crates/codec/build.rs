@@ -10,6 +10,7 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=csrc");
+    println!("cargo:rerun-if-changed=patches");
     println!("cargo:rerun-if-env-changed=NALCAST_CLANGXX");
     println!("cargo:rerun-if-env-changed=NALCAST_LLVM_AR");
     println!("cargo:rerun-if-env-changed=NALCAST_WASI_INCLUDE");
@@ -204,14 +205,25 @@ fn build_wasm() -> Result<(), String> {
         args.push(format!("-I{}", codec.join(inc).display()));
     }
 
+    let patched =
+        if simd { apply_patches(&codec, &manifest_dir.join("patches"), &out_dir)? } else { Vec::new() };
     let mut jobs: Vec<(PathBuf, PathBuf)> = sources(&codec)?
         .into_iter()
+        .map(|src| substitute_patched(src, &codec, &patched))
         .map(|src| {
             let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or("x").to_string();
             (src, out_dir.join(format!("oh_{stem}.o")))
         })
         .collect();
     jobs.push((manifest_dir.join("csrc/libc_shim.c"), out_dir.join("nalcast_libc_shim.o")));
+    args.extend(matching_target_features());
+    if simd {
+        args.push(format!("-I{}", manifest_dir.join("csrc/simd").display()));
+        jobs.extend(simd_kernel_jobs(&manifest_dir, &out_dir)?);
+        if std::env::var_os("CARGO_FEATURE_KERNEL_TESTS").is_some() {
+            jobs.extend(kernel_reference_jobs(&codec, &manifest_dir, &out_dir, &mut args)?);
+        }
+    }
 
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let queue = std::sync::Mutex::new(jobs.clone());
@@ -260,4 +272,156 @@ fn build_wasm() -> Result<(), String> {
     println!("cargo:rustc-link-search=native={}", out_dir.display());
     println!("cargo:rustc-link-lib=static=nalcast_openh264");
     Ok(())
+}
+
+// ---- simd128 kernels: our patch files and our C kernels (only when the target has simd128) ----
+
+/// clang flags for the wasm features the Rust target has on beside simd128 (rustc enables them by
+/// default), so the C code may use them too: bulk-memory turns OpenH264's many memsets/memcpys of
+/// variable size into `memory.fill`/`memory.copy` instead of calls to compiler-builtins' 4-byte loops,
+/// sign-ext gives single-instruction int8/int16 sign extension.
+fn matching_target_features() -> Vec<String> {
+    let enabled = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let enabled: Vec<&str> = enabled.split(',').collect();
+    ["bulk-memory", "sign-ext", "nontrapping-fptoint"]
+        .into_iter()
+        .filter(|f| enabled.contains(f))
+        .map(|f| format!("-m{f}"))
+        .collect()
+}
+
+/// One patched upstream file: its path relative to `upstream/codec` and the patched copy in OUT_DIR.
+struct Patched {
+    rel: PathBuf,
+    copy: PathBuf,
+}
+
+/// Applies every `patches/*.patch` (unified diffs against openh264-sys2's `upstream/codec`, one file
+/// each) to a copy of its target file in `OUT_DIR/patched/`. Upstream is never modified. A hunk that
+/// does not match fails the build with the patch's name and the hunk's header.
+fn apply_patches(codec: &Path, patch_dir: &Path, out_dir: &Path) -> Result<Vec<Patched>, String> {
+    let mut patches: Vec<PathBuf> = std::fs::read_dir(patch_dir)
+        .map_err(|e| format!("{}: {e}", patch_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "patch"))
+        .collect();
+    patches.sort();
+    let mut done = Vec::new();
+    for patch in patches {
+        let text = std::fs::read_to_string(&patch).map_err(|e| format!("{}: {e}", patch.display()))?;
+        let (rel, patched) = apply_patch(codec, &text)
+            .map_err(|e| format!("patch {} does not apply: {e}", patch.display()))?;
+        let copy = out_dir.join("patched").join(&rel);
+        if let Some(dir) = copy.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        // Rewrite only when the content changed, so unchanged copies keep their mtime.
+        if std::fs::read_to_string(&copy).ok().as_deref() != Some(patched.as_str()) {
+            std::fs::write(&copy, patched).map_err(|e| format!("{}: {e}", copy.display()))?;
+        }
+        done.push(Patched { rel, copy });
+    }
+    Ok(done)
+}
+
+/// Applies one single-file unified diff to `codec/<path>`; returns the path and the patched text.
+/// Lines are compared without their line ending; inserted lines take the file's own ending (CRLF in
+/// OpenH264). A hunk must match exactly, at its stated line or at the nearest offset.
+fn apply_patch(codec: &Path, diff: &str) -> Result<(PathBuf, String), String> {
+    let target = diff
+        .lines()
+        .find_map(|l| l.strip_prefix("+++ b/"))
+        .map(|t| t.split('\t').next().unwrap_or(t).trim())
+        .ok_or("no `+++ b/<path>` line")?;
+    let rel = PathBuf::from(target);
+    let original = std::fs::read_to_string(codec.join(&rel)).map_err(|e| format!("{target}: {e}"))?;
+    let eol = if original.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut lines: Vec<String> = original.lines().map(|l| l.trim_end_matches('\r').to_string()).collect();
+    // Hunks as (header, start line in the old file (0-based), old lines, new lines).
+    let mut hunks: Vec<(String, usize, Vec<String>, Vec<String>)> = Vec::new();
+    for line in diff.lines() {
+        if let Some(rest) = line.strip_prefix("@@ -") {
+            let start: usize = rest
+                .split([',', ' '])
+                .next()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| format!("bad hunk header {line}"))?;
+            hunks.push((line.to_string(), start.saturating_sub(1), Vec::new(), Vec::new()));
+        } else if let Some((_, _, old, new)) = hunks.last_mut() {
+            let line = line.trim_end_matches('\r');
+            match line.split_at_checked(1) {
+                Some((" ", l)) => {
+                    old.push(l.to_string());
+                    new.push(l.to_string());
+                }
+                Some(("-", l)) => old.push(l.to_string()),
+                Some(("+", l)) => new.push(l.to_string()),
+                _ if line.is_empty() => {
+                    old.push(String::new());
+                    new.push(String::new());
+                }
+                _ => {} // "\ No newline at end of file" and the like
+            }
+        }
+    }
+    if hunks.is_empty() {
+        return Err("no hunks".into());
+    }
+    // Applied last to first so earlier line numbers stay valid.
+    for (header, start, old, new) in hunks.into_iter().rev() {
+        let fits = |at: usize| at + old.len() <= lines.len() && lines[at..at + old.len()] == old[..];
+        let at = (0..=lines.len())
+            .flat_map(|d| [start.checked_add(d), start.checked_sub(d)])
+            .flatten()
+            .find(|&at| fits(at))
+            .ok_or_else(|| format!("hunk `{header}` does not match {target}"))?;
+        lines.splice(at..at + old.len(), new);
+    }
+    let mut text = lines.join(eol);
+    text.push_str(eol);
+    Ok((rel, text))
+}
+
+/// The patched copy of `src` if one of the patches targets it, else `src` itself.
+fn substitute_patched(src: PathBuf, codec: &Path, patched: &[Patched]) -> PathBuf {
+    patched.iter().find(|p| codec.join(&p.rel) == src).map_or(src, |p| p.copy.clone())
+}
+
+/// Our simd128 kernels: every `csrc/simd/*.c`, compiled as C into `simd_<name>.o`.
+fn simd_kernel_jobs(manifest_dir: &Path, out_dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, String> {
+    dir_jobs(&manifest_dir.join("csrc/simd"), &["c"], "simd", out_dir)
+}
+
+/// Test-only (`kernel-tests` feature): `csrc/simd_ref/*`, the C references the kernel tests compare
+/// with. Some compile an unpatched upstream `.cpp` into their own unit, so upstream's source folders
+/// join the include path.
+fn kernel_reference_jobs(
+    codec: &Path,
+    manifest_dir: &Path,
+    out_dir: &Path,
+    args: &mut Vec<String>,
+) -> Result<Vec<(PathBuf, PathBuf)>, String> {
+    for dir in ["common/src", "decoder/core/src"] {
+        args.push(format!("-I{}", codec.join(dir).display()));
+    }
+    dir_jobs(&manifest_dir.join("csrc/simd_ref"), &["c", "cpp"], "simd_ref", out_dir)
+}
+
+/// Every file in `dir` with one of `exts`, compiled into `<prefix>_<name>.o`.
+fn dir_jobs(
+    dir: &Path,
+    exts: &[&str],
+    prefix: &str,
+    out_dir: &Path,
+) -> Result<Vec<(PathBuf, PathBuf)>, String> {
+    let mut jobs = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)) {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("x").to_string();
+            jobs.push((path, out_dir.join(format!("{prefix}_{stem}.o"))));
+        }
+    }
+    jobs.sort();
+    Ok(jobs)
 }

@@ -1,0 +1,82 @@
+// Decode-only frames/s of two wasm builds in one headless Chromium, runs interleaved (A, B, A, B ...),
+// or a CPU profile (self time per wasm function) of one build.
+//   node tests/e2e/decode-ab.mjs A_PKG_DIR B_PKG_DIR [REPS]     → median fps per clip for A and B
+//   PROFILE=1 node tests/e2e/decode-ab.mjs PKG_DIR               → top functions by self time per clip
+//   HASH=1 node tests/e2e/decode-ab.mjs A_PKG_DIR B_PKG_DIR       → do both decode every clip identically?
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { serve } from "./lib/server.mjs";
+import { launch, openPage } from "./lib/browser.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../..");
+const data = path.join(repo, "bench-data");
+const clips = (process.env.CLIPS ?? "720p-baseline,1080p-baseline,1080p-high-bframes").split(",");
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const [a, b, repsArg] = process.argv.slice(2);
+if (!a) {
+  console.error("usage: decode-ab.mjs A_PKG_DIR [B_PKG_DIR [REPS]]");
+  process.exit(2);
+}
+const mounts = { "/t/": path.join(here, "pages"), "/clips/": data, "/a/": path.resolve(a) };
+if (b) mounts["/b/"] = path.resolve(b);
+const server = await serve(mounts);
+const { context, close } = await launch();
+try {
+  const pages = {};
+  for (const k of b ? ["a", "b"] : ["a"]) {
+    pages[k] = await openPage(context, `${server.url}/t/decode-ab.html?pkg=/${k}/`);
+    await pages[k].waitForFunction(() => window.ready === true, null, { timeout: 30000 });
+  }
+  if (process.env.HASH) {
+    let same = true;
+    for (const clip of clips) {
+      const r = {};
+      for (const k of Object.keys(pages)) r[k] = await pages[k].evaluate((u) => window.hashClip(u), `/clips/${clip}.h264`);
+      const line = Object.keys(pages).map((k) => `${k.toUpperCase()} ${r[k].frames} frames ${r[k].digest}`).join("  ");
+      const ok = !r.b || (r.a.digest === r.b.digest && r.a.frames === r.b.frames);
+      same &&= ok;
+      console.log(`${clip.padEnd(20)} ${line}${r.b ? (ok ? "  identical" : "  DIFFERENT") : ""}`);
+    }
+    process.exitCode = same ? 0 : 1;
+  } else if (process.env.PROFILE) {
+    const cdp = await context.newCDPSession(pages.a);
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+    for (const clip of clips) {
+      await cdp.send("Profiler.start");
+      const r = await pages.a.evaluate((u) => window.decodeClip(u), `/clips/${clip}.h264`);
+      const { profile } = await cdp.send("Profiler.stop");
+      const self = new Map();
+      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+      const dt = profile.timeDeltas;
+      let total = 0;
+      profile.samples.forEach((id, i) => {
+        const n = byId.get(id);
+        const name = n.callFrame.functionName || `(${n.callFrame.url.split("/").pop() || "anon"})`;
+        if (name === "(idle)" || name === "(program)" || name === "(garbage collector)") return;
+        self.set(name, (self.get(name) ?? 0) + dt[i]);
+        total += dt[i];
+      });
+      console.log(`\n${clip}: ${r.frames} frames, ${r.fps.toFixed(1)} fps (profiled), sampled ${(total / 1000).toFixed(0)} ms`);
+      const rows = [...self.entries()].sort((x, y) => y[1] - x[1]).slice(0, Number(process.env.TOP ?? 25));
+      for (const [name, us] of rows) console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${name}`);
+    }
+  } else {
+    const reps = Number(repsArg ?? 5);
+    console.log(`decode-only fps, median of ${reps} interleaved runs (A=${a}${b ? `, B=${b}` : ""})`);
+    for (const clip of clips) {
+      const runs = { a: [], b: [] };
+      for (let i = 0; i < reps; i++) {
+        for (const k of Object.keys(pages)) runs[k].push((await pages[k].evaluate((u) => window.decodeClip(u), `/clips/${clip}.h264`)).fps);
+      }
+      const line = Object.keys(pages).map((k) => `${k.toUpperCase()} ${median(runs[k]).toFixed(1)} [${runs[k].map((x) => x.toFixed(0)).join(" ")}]`);
+      const ratio = b ? `  B/A ${(median(runs.b) / median(runs.a)).toFixed(3)}` : "";
+      console.log(`${clip.padEnd(20)} ${line.join("  ")}${ratio}`);
+    }
+  }
+} finally {
+  await close();
+  await server.close();
+}
