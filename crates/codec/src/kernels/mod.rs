@@ -443,16 +443,8 @@ pub fn idct4x4_add(
     stride: usize,
     coeffs: &[i16; 16],
 ) -> Result<(), BadArgs> {
-    let block = Block { at, stride, width: 4, height: 4 };
-    let s = block.check(buf.len(), 0)?;
-    let mut rs = *coeffs;
-    let f = match imp {
-        Impl::Reference => ffi::nalcast_ref_idct4x4_add,
-        Impl::Simd => ffi::nalcast_idct4x4_add,
-    };
-    // SAFETY: the 4x4 block was checked against `buf`; `rs` is a live local array of 16.
-    unsafe { f(buf[at..].as_mut_ptr(), s, rs.as_mut_ptr()) };
-    Ok(())
+    let kernels = (ffi::nalcast_ref_idct4x4_add as IdctFn, ffi::nalcast_idct4x4_add as IdctFn);
+    idct_add(imp, kernels, 4, buf, at, stride, &mut { *coeffs })
 }
 
 /// Inverse 8x8 transform of `coeffs` (row-major) added to the 8x8 prediction at `at`, in place.
@@ -463,15 +455,35 @@ pub fn idct8x8_add(
     stride: usize,
     coeffs: &[i16; 64],
 ) -> Result<(), BadArgs> {
-    let block = Block { at, stride, width: 8, height: 8 };
+    let kernels = (ffi::nalcast_ref_idct8x8_add as IdctFn, ffi::nalcast_idct8x8_add as IdctFn);
+    idct_add(imp, kernels, 8, buf, at, stride, &mut { *coeffs })
+}
+
+/// An inverse transform + add kernel: `(prediction, stride, coefficients)`.
+type IdctFn = unsafe extern "C" fn(*mut u8, i32, *mut i16);
+
+/// Runs the `n`x`n` transform (`kernels`: reference, simd) on a copy of the coefficients.
+fn idct_add(
+    imp: Impl,
+    kernels: (IdctFn, IdctFn),
+    n: usize,
+    buf: &mut [u8],
+    at: usize,
+    stride: usize,
+    coeffs: &mut [i16],
+) -> Result<(), BadArgs> {
+    let block = Block { at, stride, width: n, height: n };
     let s = block.check(buf.len(), 0)?;
-    let mut rs = *coeffs;
+    if coeffs.len() != n * n {
+        return Err(BadArgs);
+    }
     let f = match imp {
-        Impl::Reference => ffi::nalcast_ref_idct8x8_add,
-        Impl::Simd => ffi::nalcast_idct8x8_add,
+        Impl::Reference => kernels.0,
+        Impl::Simd => kernels.1,
     };
-    // SAFETY: the 8x8 block was checked against `buf`; `rs` is a live local array of 64.
-    unsafe { f(buf[at..].as_mut_ptr(), s, rs.as_mut_ptr()) };
+    // SAFETY: the n x n block was checked against `buf`; `coeffs` holds the n*n coefficients the
+    // kernel reads and rewrites.
+    unsafe { f(buf[at..].as_mut_ptr(), s, coeffs.as_mut_ptr()) };
     Ok(())
 }
 
