@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// A 20-second GOP: a keyframe soon after joining can only come from a request.
@@ -100,16 +100,7 @@ impl Node {
     }
 
     async fn get(&self, path: &str) -> String {
-        let mut s = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-            .await
-            .expect("send");
-        let mut buf = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
-            .await
-            .expect("in time")
-            .expect("read");
-        String::from_utf8_lossy(&buf).into_owned()
+        common::http_get(self.addr, path).await
     }
 
     /// Waits until `/api/streams` shows stream `p` in `state`.

@@ -39,17 +39,7 @@ impl TestServer {
     }
 
     pub async fn http_get(&self, path: &str) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-            .await
-            .expect("send");
-        let mut buf = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
-            .await
-            .expect("in time")
-            .expect("read");
-        String::from_utf8_lossy(&buf).into_owned()
+        http_get(self.addr, path).await
     }
 
     /// A viewer of `stream`; `recv_buffer` shrinks its socket's receive buffer (a slow link).
@@ -108,4 +98,19 @@ impl StampReader {
         });
         out
     }
+}
+
+/// `GET path` on `addr` over a fresh connection; the whole response (status line, headers, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .expect("send");
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
+        .await
+        .expect("in time")
+        .expect("read");
+    String::from_utf8_lossy(&buf).into_owned()
 }
