@@ -34,7 +34,8 @@ pub async fn streams(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) 
     let now = crate::access::gate::unix_now();
     let list: Vec<StreamEntry> = app
         .streams
-        .iter()
+        .list()
+        .into_iter()
         .filter(|(id, _)| app.access.viewer(id, token.as_deref(), now).is_ok())
         .map(|(_, hub)| {
             let c = &hub.counters;
@@ -56,6 +57,7 @@ type Series = (&'static str, &'static str, &'static str, fn(&crate::hub::StreamC
 /// `GET /metrics`.
 pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     let mut out = String::new();
+    let streams = app.streams.list();
     let series: [Series; 6] = [
         ("nalcast_frames_total", "counter", "Access units published by the stream's source.", |c| {
             c.frames.load(Ordering::Relaxed)
@@ -79,7 +81,7 @@ pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     ];
     for (name, kind, help, get) in series {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (id, hub) in &app.streams {
+        for (id, hub) in &streams {
             let _ = writeln!(out, "{name}{{stream=\"{}\"}} {}", escape(id), get(&hub.counters));
         }
     }
@@ -153,13 +155,13 @@ pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
     }
     app.bus.write_metrics(&mut out);
-    write_inference(&mut out, &app.workers);
-    write_paint_reports(&mut out, &app.streams);
+    write_inference(&mut out, &app.streams.workers());
+    write_paint_reports(&mut out, &streams);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
 /// What viewers reported about drawing results, per stream.
-fn write_paint_reports(out: &mut String, streams: &std::collections::BTreeMap<String, Arc<crate::hub::Hub>>) {
+fn write_paint_reports(out: &mut String, streams: &[(String, Arc<crate::hub::Hub>)]) {
     for (name, help, get) in [
         (
             "nalcast_overlays_painted_total",

@@ -12,6 +12,7 @@ pub mod config;
 pub mod frame;
 pub mod hub;
 pub mod infer;
+pub mod registry;
 pub mod serve;
 pub mod sources;
 pub mod tls;
@@ -38,8 +39,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// State shared by the request handlers.
 #[derive(Debug)]
 pub struct App {
-    /// The streams by id.
-    pub streams: BTreeMap<String, Arc<Hub>>,
+    /// The streams by id, and the models running on them.
+    pub streams: Arc<registry::Registry>,
     /// Viewer connection permits (the connection cap).
     pub connections: Arc<Semaphore>,
     /// Connections turned away at the cap.
@@ -60,8 +61,6 @@ pub struct App {
     pub conns: Arc<serve::ConnCounters>,
     /// What the broker link did (all zero without a broker).
     pub bus: Arc<bus::BusCounters>,
-    /// Inference workers running in this process.
-    pub workers: Vec<infer::worker::WorkerHandle>,
 }
 
 /// Bytes each transport wrote to viewers, counted with its framing: WebSocket frame headers, HTTP
@@ -105,8 +104,8 @@ pub enum ServerError {
     #[error(transparent)]
     Bus(#[from] bus::BusError),
     /// A model could not be set up.
-    #[error("inference: {0}")]
-    Inference(String),
+    #[error(transparent)]
+    Inference(#[from] registry::ModelError),
     /// A socket or thread error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -179,7 +178,11 @@ pub async fn run(
     let tls = config.tls.as_ref().map(tls::TlsConfig::acceptor).transpose()?;
     let limits = Limits { max_frames: config.queue.max_frames, max_bytes: config.queue.max_bytes };
     let stop = StopFlag::default();
-    let mut streams = BTreeMap::new();
+    // Models run where frames are: not on delivery nodes (their viewers get results from the bus).
+    let inference =
+        if config.bus.role == bus::Role::Deliver { Vec::new() } else { config.effective_inference() };
+    let streams = Arc::new(registry::Registry::new(inference));
+    let mut local = BTreeMap::new();
     let mut threads = Vec::new();
     let local_streams = if config.bus.role.runs_sources() { config.effective_streams() } else { Vec::new() };
     for s in local_streams {
@@ -191,20 +194,21 @@ pub async fn run(
         };
         let hub = Arc::new(Hub::new(info, limits));
         threads.push(sources::spawn(s.id.clone(), s.source.clone(), hub.clone(), stop.clone())?);
-        streams.insert(s.id, hub);
+        local.insert(s.id, hub);
     }
-    // With a broker: publish local streams, or serve streams relayed from it (deliver, worker).
-    let (bus, relayed) = bus::start(&config.bus, &streams, limits).await?;
-    streams.extend(relayed);
-    let mut workers = Vec::new();
-    // Models run where frames are: not on delivery nodes (their viewers get results from the bus).
-    let inference =
-        if config.bus.role == bus::Role::Deliver { Vec::new() } else { config.effective_inference() };
-    for i in inference {
-        let Some(hub) = streams.get(&i.stream) else { continue };
-        let analyzer = i.build().map_err(|e| ServerError::Inference(e.to_string()))?;
-        let options = infer::worker::WorkerOptions { max_rate: i.rate };
-        workers.push(infer::worker::spawn(hub.clone(), analyzer, options)?);
+    // With a broker: publish local streams, or serve streams relayed from it (deliver, worker):
+    // those announced at start now, later ones as they appear.
+    let later = {
+        let streams = streams.clone();
+        move |id: &str, hub: Arc<Hub>| {
+            if let Err(e) = streams.add(id, hub) {
+                tracing::error!(error = %e, "a relayed stream runs without its model");
+            }
+        }
+    };
+    let (bus, relayed) = bus::start(&config.bus, &local, limits, later).await?;
+    for (id, hub) in local.into_iter().chain(relayed) {
+        streams.add(&id, hub)?;
     }
     let (closing, closing_rx) = watch::channel(false);
     let http_ip = listener.local_addr()?.ip();
@@ -227,7 +231,6 @@ pub async fn run(
         denied: AtomicU64::new(0),
         conns: Default::default(),
         bus: bus.counters.clone(),
-        workers,
     });
     let l = &config.limits;
     let conn_limits = serve::ConnLimits {
@@ -245,7 +248,7 @@ pub async fn run(
     serve::serve(listener, tls, routes, conn_limits, app.conns.clone(), shutdown, drain).await;
     stop.set();
     drop(bus);
-    for w in &app.workers {
+    for w in app.streams.workers().iter() {
         w.stop();
     }
     if let Some(t) = webrtc_task {

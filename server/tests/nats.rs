@@ -1,8 +1,9 @@
 //! nalcast across processes through a real NATS server (the Debian `nats-server`, started here on a
-//! free loopback port): an ingest node runs the pattern source, two delivery nodes relay it to
-//! WebSocket viewers with the same frame ids, keyframe requests travel back to the origin, and
-//! killing the ingest node stalls the stream on the delivery nodes until it comes back; a worker
-//! node's model results reach a delivery node's viewer keyed by the frame ids it received.
+//! free loopback port): an ingest node runs the pattern source, two delivery nodes (started before
+//! and after it) relay it to WebSocket viewers with the same frame ids, keyframe requests travel
+//! back to the origin, and killing the ingest node stalls the stream on the delivery nodes until it
+//! comes back; a worker node's model results reach a delivery node's viewer keyed by the frame ids
+//! it received.
 
 mod common;
 
@@ -26,6 +27,10 @@ fps = 30
 gop = 600
 bitrate = 300000
 "#;
+
+/// A relaying node that stops waiting for announcements at start after 300 ms (and relays streams
+/// announced later as they come).
+const QUICK_DISCOVERY: &str = "[bus]\ndiscover_ms = 300\n";
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -117,6 +122,13 @@ impl Node {
         }
     }
 
+    /// Checks that the node serves no stream yet. It answers only once its discovery window at
+    /// start has closed, so a stream it serves later was relayed after that.
+    async fn assert_no_streams(&self) {
+        let body = self.get("/api/streams").await;
+        assert!(body.ends_with("\r\n\r\n[]"), "no stream yet: {body}");
+    }
+
     async fn viewer(&self) -> common::Ws {
         let tcp = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
         let url = format!("ws://{}/ws/streams/p", self.addr);
@@ -182,10 +194,16 @@ async fn ingest_and_two_delivery_nodes_through_nats() {
     std::fs::write(&config, INGEST).expect("write config");
 
     let nats = Nats::start().await;
+    // Delivery nodes learn the stream from the origin's announcements, whichever starts first:
+    // b before the ingest node (it relays the stream when it is announced), a after it.
+    let quick = dir.join("quick.toml");
+    std::fs::write(&quick, QUICK_DISCOVERY).expect("write config");
+    let b = Node::start(&nats, "deliver", Some(&quick)).await;
+    b.assert_no_streams().await;
     let mut ingest = Node::start(&nats, "ingest", Some(&config)).await;
-    // Delivery nodes learn the stream from the origin's announcements.
-    let (a, b) = tokio::join!(Node::start(&nats, "deliver", None), Node::start(&nats, "deliver", None));
+    let a = Node::start(&nats, "deliver", None).await;
     a.wait_state("live", Duration::from_secs(10)).await;
+    b.wait_state("live", Duration::from_secs(10)).await;
 
     let mut direct = ingest.viewer().await;
     let mut va = a.viewer().await;
@@ -267,12 +285,26 @@ async fn a_worker_node_results_reach_viewers_of_a_delivery_node() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (ingest_config, worker_config) = (dir.join("ingest.toml"), dir.join("worker.toml"));
     std::fs::write(&ingest_config, format!("inference = []\n{INGEST}")).expect("write config");
-    std::fs::write(&worker_config, "[[inference]]\nstream = \"p\"\nanalyzer = \"motion\"\n").expect("write");
+    std::fs::write(
+        &worker_config,
+        format!("{QUICK_DISCOVERY}[[inference]]\nstream = \"p\"\nanalyzer = \"motion\"\n"),
+    )
+    .expect("write");
 
     let nats = Nats::start().await;
+    // Both relaying nodes start before the stream exists: they relay it, and the worker starts its
+    // model on it, once it is announced.
+    let quick = dir.join("quick.toml");
+    std::fs::write(&quick, QUICK_DISCOVERY).expect("write config");
+    let (deliver, worker) = tokio::join!(
+        Node::start(&nats, "deliver", Some(&quick)),
+        Node::start(&nats, "worker", Some(&worker_config))
+    );
+    deliver.assert_no_streams().await;
+    worker.assert_no_streams().await;
     let _ingest = Node::start(&nats, "ingest", Some(&ingest_config)).await;
-    let (deliver, worker) =
-        tokio::join!(Node::start(&nats, "deliver", None), Node::start(&nats, "worker", Some(&worker_config)));
+    deliver.wait_state("live", Duration::from_secs(10)).await;
+    worker.wait_state("live", Duration::from_secs(10)).await;
     let mut ws = deliver.viewer().await;
     let started = Instant::now();
     let mut frames = HashMap::new();

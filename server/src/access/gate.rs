@@ -123,7 +123,7 @@ pub async fn mint(State(app): State<Arc<App>>, Json(req): Json<TokenRequest>) ->
     let Some(secret) = app.access.viewer_secret() else {
         return (StatusCode::CONFLICT, "viewer tokens are off: set [access] viewer_secret").into_response();
     };
-    if req.stream != token::ANY_STREAM && !app.streams.contains_key(&req.stream) {
+    if req.stream != token::ANY_STREAM && !app.streams.contains(&req.stream) {
         return (StatusCode::NOT_FOUND, format!("no stream {:?}", req.stream)).into_response();
     }
     if req.ttl == 0 || req.ttl > app.access.max_token_ttl {

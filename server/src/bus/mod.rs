@@ -18,9 +18,10 @@ pub mod relay;
 use crate::hub::Hub;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use tokio::task::JoinHandle;
 
 /// What this process does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -201,19 +202,45 @@ impl BusCounters {
     }
 }
 
+/// The tasks of a running bus, aborted together; a task started after that is aborted at once.
+#[derive(Debug, Clone)]
+pub struct Tasks(Arc<Mutex<Option<Vec<JoinHandle<()>>>>>);
+
+impl Default for Tasks {
+    fn default() -> Tasks {
+        Tasks(Arc::new(Mutex::new(Some(Vec::new()))))
+    }
+}
+
+impl Tasks {
+    /// Adds `started` to the running tasks.
+    pub fn extend(&self, started: impl IntoIterator<Item = JoinHandle<()>>) {
+        let mut guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match guard.as_mut() {
+            Some(list) => list.extend(started),
+            None => started.into_iter().for_each(|t| t.abort()),
+        }
+    }
+
+    fn abort_all(&self) {
+        let list = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        for t in list.into_iter().flatten() {
+            t.abort();
+        }
+    }
+}
+
 /// The running bus: its tasks end when dropped.
 #[derive(Debug, Default)]
 pub struct Bus {
     /// Counters for `/metrics`.
     pub counters: Arc<BusCounters>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Tasks,
 }
 
 impl Drop for Bus {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.tasks.abort_all();
     }
 }
 
@@ -221,15 +248,17 @@ impl Drop for Bus {
 pub type Relayed = BTreeMap<String, Arc<Hub>>;
 
 /// Connects to the broker (if configured) and starts the role's tasks: `local` are the hubs of the
-/// sources in this process; for deliver and worker roles, the returned map holds the relayed hubs
-/// (created with per-viewer `limits`) to serve. Results published by this process's hubs go to the
-/// broker; results from the broker go to the viewers of relaying nodes and origins alike.
+/// sources in this process; for deliver and worker roles, the returned map holds the hubs (created
+/// with per-viewer `limits`) of the streams announced within the discovery window, and each stream
+/// announced later is relayed too and handed to `later`. Results published by this process's hubs
+/// go to the broker; results from the broker go to the viewers of relaying nodes and origins alike.
 pub async fn start(
     config: &BusConfig,
     local: &BTreeMap<String, Arc<Hub>>,
     limits: nalcast_proto::playout::Limits,
+    later: impl Fn(&str, Arc<Hub>) + Send + Sync + 'static,
 ) -> Result<(Bus, Relayed), BusError> {
-    let mut bus = Bus::default();
+    let bus = Bus::default();
     let Some(url) = &config.nats else { return Ok((bus, Relayed::new())) };
     let link = link::Link::connect(url, config, bus.counters.clone()).await?;
     let timing = Timing {
@@ -242,13 +271,19 @@ pub async fn start(
         for (id, hub) in local {
             bus.tasks.extend(origin.publish_stream(id, hub.clone()).await?);
         }
-        bus.tasks.push(origin.announce(local.clone()));
+        bus.tasks.extend([origin.announce(local.clone())]);
     } else {
-        let announced = relay::discover(&link, config).await?;
+        let (announced, announcements) = relay::discover(&link, config).await?;
         for a in announced {
             let (hub, tasks) = relay::relay_stream(&link, &a, limits, config.role, timing).await?;
             bus.tasks.extend(tasks);
             relayed.insert(a.stream, hub);
+        }
+        if let Some(sub) = announcements {
+            let known = relayed.keys().cloned().collect();
+            let watch =
+                relay::relay_later(link, sub, known, limits, config.role, timing, bus.tasks.clone(), later);
+            bus.tasks.extend([tokio::spawn(watch)]);
         }
     }
     Ok((bus, relayed))

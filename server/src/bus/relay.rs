@@ -22,37 +22,92 @@ use tokio::task::JoinHandle;
 /// Shortest interval between two keyframe requests sent to the origin for one stream.
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(250);
 
+/// Most streams one relaying node takes from announcements: a broker announcing more (by mistake or
+/// malice) costs a warning, not unbounded hubs.
+pub const MAX_RELAYED_STREAMS: usize = 256;
+
+/// Announcements still to come: the subscription, kept after discovery when the node relays every
+/// announced stream (none when the streams are configured).
+pub type Announcements = Option<Subscription>;
+
 /// The streams to relay: the configured ones at once, or else every stream announced within the
-/// discovery window.
-pub async fn discover(link: &Link, config: &BusConfig) -> Result<Vec<Announce>, BusError> {
+/// discovery window, with the subscription that goes on hearing announcements.
+pub async fn discover(link: &Link, config: &BusConfig) -> Result<(Vec<Announce>, Announcements), BusError> {
     if !config.streams.is_empty() {
-        return Ok(config
+        let found = config
             .streams
             .iter()
             .map(|s| Announce { stream: s.clone(), kind: "relay".into(), ..Announce::default() })
-            .collect());
+            .collect();
+        return Ok((found, None));
     }
     let mut sub = link.subscribe(ANNOUNCE_SUBJECT).await?;
     let mut found: Vec<Announce> = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(config.discover_ms);
     while let Ok(Some(m)) = tokio::time::timeout_at(deadline, sub.next()).await {
-        link.counters.got(m.payload.len());
-        match Announce::decode(&m.payload) {
-            Ok(a) if nalcast_proto::bus::stream_token(&a.stream).is_ok() => {
-                if !found.iter().any(|f| f.stream == a.stream) {
-                    tracing::info!(stream = %a.stream, kind = %a.kind, "announced on the broker");
-                    found.push(a);
-                }
-            }
-            _ => {
-                link.counters.malformed.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(a) = new_stream(link, &m.payload, found.iter().map(|f| f.stream.as_str())) {
+            found.push(a);
         }
     }
     if found.is_empty() {
-        tracing::warn!("no stream announced on the broker within {} ms", config.discover_ms);
+        tracing::warn!(
+            "no stream announced on the broker within {} ms; relaying streams as they are announced",
+            config.discover_ms
+        );
     }
-    Ok(found)
+    Ok((found, Some(sub)))
+}
+
+/// The announcement in `payload` if it names a stream not among `known`; malformed ones are counted.
+fn new_stream<'a>(link: &Link, payload: &[u8], mut known: impl Iterator<Item = &'a str>) -> Option<Announce> {
+    link.counters.got(payload.len());
+    match Announce::decode(payload) {
+        Ok(a) if nalcast_proto::bus::stream_token(&a.stream).is_ok() => {
+            if known.any(|k| k == a.stream) {
+                return None;
+            }
+            tracing::info!(stream = %a.stream, kind = %a.kind, "announced on the broker");
+            Some(a)
+        }
+        _ => {
+            link.counters.malformed.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+/// Relays every stream announced after discovery: a hub for each new one, handed to `added`, its
+/// tasks to `tasks`. Runs until the subscription ends.
+#[allow(clippy::too_many_arguments)]
+pub async fn relay_later(
+    link: Link,
+    mut announcements: Subscription,
+    mut known: Vec<String>,
+    limits: Limits,
+    role: Role,
+    timing: Timing,
+    tasks: super::Tasks,
+    added: impl Fn(&str, Arc<Hub>) + Send + Sync + 'static,
+) {
+    let mut warned = false;
+    while let Some(m) = announcements.next().await {
+        let Some(a) = new_stream(&link, &m.payload, known.iter().map(String::as_str)) else { continue };
+        if known.len() >= MAX_RELAYED_STREAMS {
+            if !warned {
+                tracing::warn!(stream = %a.stream, "already relaying {MAX_RELAYED_STREAMS} streams: ignoring more");
+                warned = true;
+            }
+            continue;
+        }
+        match relay_stream(&link, &a, limits, role, timing).await {
+            Ok((hub, started)) => {
+                tasks.extend(started);
+                added(&a.stream, hub);
+                known.push(a.stream);
+            }
+            Err(e) => tracing::warn!(stream = %a.stream, error = %e, "cannot relay an announced stream"),
+        }
+    }
 }
 
 /// A hub for announced stream `a`, fed from the bus, and the tasks that feed it.

@@ -69,7 +69,7 @@ impl Drop for Streaming {
 
 /// `GET /http/streams/{id}`.
 pub async fn stream(Path(id): Path<String>, State(app): State<Arc<App>>) -> Response {
-    let Some(hub) = app.streams.get(&id).cloned() else {
+    let Some(hub) = app.streams.get(&id) else {
         return (StatusCode::NOT_FOUND, format!("no stream {id:?}")).into_response();
     };
     let Ok(permit) = app.connections.clone().try_acquire_owned() else {

@@ -274,7 +274,7 @@ pub async fn signal(Path(id): Path<String>, State(app): State<Arc<App>>, body: B
     let Ok(offer) = std::str::from_utf8(&body) else {
         return (StatusCode::BAD_REQUEST, "the SDP offer is not UTF-8").into_response();
     };
-    let Some(hub) = app.streams.get(&id).cloned() else {
+    let Some(hub) = app.streams.get(&id) else {
         return (StatusCode::NOT_FOUND, format!("no stream {id:?}")).into_response();
     };
     let Ok(permit) = app.connections.clone().try_acquire_owned() else {

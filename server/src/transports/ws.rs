@@ -29,7 +29,7 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// Upgrades to a WebSocket for stream `id`, or answers 404 / 503.
 pub async fn handler(ws: WebSocketUpgrade, Path(id): Path<String>, State(app): State<Arc<App>>) -> Response {
-    let Some(hub) = app.streams.get(&id).cloned() else {
+    let Some(hub) = app.streams.get(&id) else {
         return (StatusCode::NOT_FOUND, format!("no stream {id:?}")).into_response();
     };
     let Ok(permit) = app.connections.clone().try_acquire_owned() else {
