@@ -1,4 +1,4 @@
-//! SPS parsing (h264-reader underneath): never panics on any bytes.
+//! SPS parsing (`nalcast_proto::params` underneath): never panics on any bytes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use nalcast_proto::sps::SpsInfo;

@@ -1,45 +1,33 @@
 //! Access units (H.264 7.4.1.2.3): which NAL units belong to one picture. SPS and PPS are tracked
-//! with `h264-reader`, slice headers are parsed with it, and a new primary picture is detected by
-//! the first-VCL-NAL rules of 7.4.1.2.4 (frame_num, PPS id, field flags, nal_ref_idc, POC fields,
-//! IDR flag and idr_pic_id). A slice whose header cannot be parsed (missing parameter sets, damage)
-//! falls back to `first_mb_in_slice == 0`.
+//! and slice headers read with [`crate::params`], and a new primary picture is detected by the
+//! first-VCL-NAL rules of 7.4.1.2.4 (frame_num, PPS id, field flags, nal_ref_idc, POC fields, IDR
+//! flag and idr_pic_id). A slice whose header cannot be read (missing parameter sets, damage) falls
+//! back to `first_mb_in_slice == 0`.
 //!
 //! [`AuBoundaries`] classifies NAL units one at a time; [`access_units`] splits a whole buffer and
 //! [`AccessUnitAssembler`] assembles from data arriving in arbitrary pieces — with the same result.
 
 use crate::annexb::{NalSplitter, nal_units};
-use h264_reader::Context;
-use h264_reader::nal::NalHeader;
-use h264_reader::nal::pps::PicParameterSet;
-use h264_reader::nal::slice::{FieldPic, PicOrderCountLsb, SliceHeader};
-use h264_reader::nal::sps::SeqParameterSet;
-use h264_reader::rbsp::{BitReader, decode_nal};
+use crate::params::{ParamSets, SliceStart};
 use std::collections::VecDeque;
 use std::ops::Range;
 
 /// The slice-header fields that tell pictures apart (7.4.1.2.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PictureKey {
-    frame_num: u16,
-    pps_id: u8,
-    field: u8, // 0 frame, 1 top, 2 bottom
+    start: SliceStart,
     nal_ref_idc_zero: bool,
-    poc: (u32, i32, i32),
     idr: bool,
-    idr_pic_id: Option<u32>,
 }
 
 /// Classifies NAL units into access units.
 #[derive(Debug, Default)]
 pub struct AuBoundaries {
-    ctx: Context,
+    params: ParamSets,
     /// The current access unit holds a VCL NAL unit of a primary picture.
     has_vcl: bool,
     last: Option<PictureKey>,
 }
-
-/// Bytes of a slice NAL unit parsed for its header: headers are short, slices can be megabytes.
-const HEADER_PREFIX: usize = 1024;
 
 impl AuBoundaries {
     /// A classifier with no parameter sets yet.
@@ -48,37 +36,10 @@ impl AuBoundaries {
     }
 
     fn slice_key(&self, nal: &[u8]) -> Option<PictureKey> {
-        let header = NalHeader::new(*nal.first()?).ok()?;
-        let parse = |bytes: &[u8]| -> Option<PictureKey> {
-            let rbsp = decode_nal(bytes).ok()?;
-            let mut r = BitReader::new(&rbsp[..]);
-            let (sh, _sps, pps): (SliceHeader, &SeqParameterSet, &PicParameterSet) =
-                SliceHeader::from_bits(&self.ctx, &mut r, header, None).ok()?;
-            let field = match sh.field_pic {
-                FieldPic::Frame => 0,
-                FieldPic::Field(h264_reader::nal::slice::Field::Top) => 1,
-                FieldPic::Field(h264_reader::nal::slice::Field::Bottom) => 2,
-            };
-            let poc = match sh.pic_order_cnt_lsb {
-                Some(PicOrderCountLsb::Frame(lsb)) => (lsb, 0, 0),
-                Some(PicOrderCountLsb::FieldsAbsolute { pic_order_cnt_lsb, delta_pic_order_cnt_bottom }) => {
-                    (pic_order_cnt_lsb, delta_pic_order_cnt_bottom, 0)
-                }
-                Some(PicOrderCountLsb::FieldsDelta([a, b])) => (0, a, b),
-                None => (0, 0, 0),
-            };
-            Some(PictureKey {
-                frame_num: sh.frame_num,
-                pps_id: pps.pic_parameter_set_id.id(),
-                field,
-                nal_ref_idc_zero: header.nal_ref_idc() == 0,
-                poc,
-                idr: nal[0] & 0x1f == 5,
-                idr_pic_id: sh.idr_pic_id,
-            })
-        };
-        parse(&nal[..nal.len().min(HEADER_PREFIX)])
-            .or_else(|| if nal.len() > HEADER_PREFIX { parse(nal) } else { None })
+        let mut start = self.params.slice_start(nal).ok()?;
+        // Where a slice starts is not part of what tells pictures apart.
+        start.first_mb = 0;
+        Some(PictureKey { start, nal_ref_idc_zero: nal[0] & 0x60 == 0, idr: nal[0] & 0x1f == 5 })
     }
 
     /// Whether NAL unit `nal` (header byte first) starts a new access unit. Feed every NAL unit in
@@ -101,17 +62,12 @@ impl AuBoundaries {
                 starts
             }
             t @ (6 | 7 | 8 | 9 | 14..=18) => {
-                if t == 7
-                    && let Ok(rbsp) = decode_nal(nal)
-                    && let Ok(sps) = SeqParameterSet::from_bits(BitReader::new(&rbsp[..]))
-                {
-                    self.ctx.put_seq_param_set(sps);
+                // A parameter set that does not parse is ignored; slices using it fall back.
+                if t == 7 {
+                    let _ = self.params.put_sps(nal);
                 }
-                if t == 8
-                    && let Ok(rbsp) = decode_nal(nal)
-                    && let Ok(pps) = PicParameterSet::from_bits(&self.ctx, BitReader::new(&rbsp[..]))
-                {
-                    self.ctx.put_pic_param_set(pps);
+                if t == 8 {
+                    let _ = self.params.put_pps(nal);
                 }
                 let starts = self.has_vcl;
                 if starts {

@@ -10,9 +10,11 @@
 pub mod annexb;
 pub mod au;
 pub mod avcc;
+pub mod bits;
 pub mod bus;
 pub mod chunks;
 pub mod overlay;
+pub mod params;
 pub mod playout;
 pub mod records;
 pub mod sps;

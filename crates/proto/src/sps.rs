@@ -1,8 +1,9 @@
-//! Facts read from a sequence parameter set (H.264 7.3.2.1.1) with `h264-reader`: picture size,
-//! profile and the colour description of the VUI (H.264 E.2.1), which chooses the YUV→RGB matrix.
+//! Facts the player needs from a sequence parameter set (H.264 7.3.2.1.1, read by
+//! [`crate::params`]): picture size, profile and the colour description of the VUI (H.264 E.2.1),
+//! which chooses the YUV→RGB matrix.
 
-use h264_reader::nal::sps::SeqParameterSet;
-use h264_reader::rbsp::{BitReader, decode_nal};
+use crate::bits::ParamError;
+use crate::params::Sps;
 
 /// Why an SPS could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -13,7 +14,7 @@ pub enum SpsError {
     NotSps(u8),
     /// The SPS does not parse.
     #[error("malformed SPS: {0}")]
-    Malformed(String),
+    Malformed(#[from] ParamError),
 }
 
 /// Which Y'CbCr→R'G'B' matrix (H.264 Table E-5, `matrix_coefficients`).
@@ -61,28 +62,27 @@ impl SpsInfo {
         if nal_type != 7 {
             return Err(SpsError::NotSps(nal_type));
         }
-        let rbsp = decode_nal(nal).map_err(|e| SpsError::Malformed(e.to_string()))?;
-        let sps = SeqParameterSet::from_bits(BitReader::new(&rbsp[..]))
-            .map_err(|e| SpsError::Malformed(format!("{e:?}")))?;
-        let (width, height) = sps.pixel_dimensions().map_err(|e| SpsError::Malformed(format!("{e:?}")))?;
-        let signal = sps.vui_parameters.as_ref().and_then(|v| v.video_signal_type.as_ref());
-        let full_range = signal.is_some_and(|s| s.video_full_range_flag);
-        let coefficients = signal.and_then(|s| s.colour_description.as_ref()).map(|c| c.matrix_coefficients);
-        let matrix = match coefficients {
+        let sps = Sps::parse(&nal[1..])?;
+        let (width, height) = (sps.width, sps.height);
+        let matrix = match sps.matrix_coefficients {
             Some(1) => Matrix::Bt709,
             Some(5 | 6) => Matrix::Bt601,
             // Unspecified (2) or absent: the common convention is BT.709 for HD, BT.601 for SD.
             _ if height >= 720 => Matrix::Bt709,
             _ => Matrix::Bt601,
         };
+        let fps = sps
+            .timing
+            .filter(|&(tick, scale)| tick > 0 && scale > 0)
+            .map(|(tick, scale)| f64::from(scale) / (2.0 * f64::from(tick)));
         Ok(SpsInfo {
             width,
             height,
-            profile_idc: sps.profile_idc.into(),
-            constraint_flags: sps.constraint_flags.into(),
+            profile_idc: sps.profile_idc,
+            constraint_flags: sps.constraint_flags,
             level_idc: sps.level_idc,
-            color: ColorSpace { matrix, full_range },
-            fps: sps.fps(),
+            color: ColorSpace { matrix, full_range: sps.full_range },
+            fps,
         })
     }
 
