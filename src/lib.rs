@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod decoder;
+mod js;
 pub mod overlay;
 pub mod paint;
 pub mod picture;

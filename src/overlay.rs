@@ -14,8 +14,7 @@ const KEPT: usize = 64;
 const RECENT: usize = 60;
 
 /// What was drawn on a painted frame (part of the `onframe` event).
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Drawn {
     /// Frame id of the results drawn (always the painted frame's id).
     pub seq: f64,
@@ -32,8 +31,7 @@ pub struct Drawn {
 }
 
 /// Overlay numbers for `Player.stats()`.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct OverlayStats {
     /// Whether overlays are drawn.
     pub overlay: bool,
@@ -174,12 +172,13 @@ impl Overlay {
             ctx.clear_rect(0.0, 0.0, f64::from(width), f64::from(height));
             let line = (f64::from(height) / 240.0).clamp(2.0, 6.0);
             ctx.set_line_width(line);
-            ctx.set_font(&format!("{}px sans-serif", (line * 7.0).round()));
+            // Integers only: formatting an f64 would pull Rust's float printer (~15 KB) into the module.
+            ctx.set_font(&format!("{}px sans-serif", (line * 7.0).round() as u32));
             for (d, [x, y, w, h]) in results.detections.iter().zip(&boxes) {
                 ctx.set_stroke_style_str("#00ff66");
                 ctx.stroke_rect(*x, *y, *w, *h);
-                let age = age_ms.map(|a| format!(" · {a:.0} ms")).unwrap_or_default();
-                let text = format!("{} {:.2}{age}", d.label, d.score_f32());
+                let age = age_ms.map(|a| format!(" · {} ms", a.round() as i64)).unwrap_or_default();
+                let text = format!("{} {}{age}", d.label, two_decimals(d.score_f32()));
                 let ty = if *y > line * 9.0 { y - line } else { y + h + line * 7.0 };
                 ctx.set_fill_style_str("rgba(0,0,0,0.6)");
                 let tw = ctx.measure_text(&text).map(|m| m.width()).unwrap_or(0.0);
@@ -228,5 +227,33 @@ impl Overlay {
         s.result_age_ms = median(&self.age_ms);
         s.hold_ms = hold_ms;
         s
+    }
+}
+
+/// `v` with two decimals, as `{:.2}` would print it (but half away from zero), without Rust's float
+/// printer.
+fn two_decimals(v: f32) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let hundredths = (f64::from(v) * 100.0).round() as i64;
+    let sign = if hundredths < 0 { "-" } else { "" };
+    let h = hundredths.unsigned_abs();
+    format!("{sign}{}.{:02}", h / 100, h % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn two_decimals_like_the_float_printer() {
+        for (v, text) in
+            [(0.0, "0.00"), (0.874, "0.87"), (0.876, "0.88"), (1.0, "1.00"), (-0.5, "-0.50"), (12.3, "12.30")]
+        {
+            assert_eq!(super::two_decimals(v), text);
+        }
+        assert_eq!(super::two_decimals(-0.001), "0.00");
     }
 }

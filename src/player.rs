@@ -28,10 +28,10 @@
 //! `onframe`/stats bookkeeping happens when the worker reports the picture painted.
 
 use crate::clock::ClockSync;
-use crate::overlay::{Drawn, Overlay, OverlayStats};
+use crate::overlay::{Drawn, Overlay};
 use crate::paint::Painter;
 use crate::remote::RemoteDecoder;
-use crate::stats::{Stats, StatsSnapshot};
+use crate::stats::Stats;
 use crate::transport::reconnect::{Backoff, Liveness, Verdict, stall_after_ms};
 use crate::transport::{self, Kind, Link, Sink, Target};
 use nalcast_codec::Decoder;
@@ -110,8 +110,6 @@ enum Mode {
 }
 
 /// What the `onframe` callback receives for each painted picture.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
 struct FrameEvent {
     seq: f64,
     latency_ms: Option<f64>,
@@ -122,13 +120,17 @@ struct FrameEvent {
     overlay: Option<Drawn>,
 }
 
-/// What `Player.stats()` returns: the player's numbers and the overlay's.
-#[derive(serde::Serialize)]
-struct FullStats {
-    #[serde(flatten)]
-    player: StatsSnapshot,
-    #[serde(flatten)]
-    overlay: OverlayStats,
+impl FrameEvent {
+    fn to_js(&self) -> JsValue {
+        crate::js::Obj::new()
+            .set("seq", self.seq)
+            .opt("latencyMs", self.latency_ms)
+            .set("decodeMs", self.decode_ms)
+            .set("width", self.width)
+            .set("height", self.height)
+            .set("overlay", self.overlay.as_ref().map_or(JsValue::UNDEFINED, crate::js::drawn))
+            .done()
+    }
 }
 
 struct Inner {
@@ -196,8 +198,6 @@ impl Drop for Remote {
 }
 
 /// What the `onresults` callback receives for each model result.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
 struct ResultsEvent {
     seq: f64,
     model: String,
@@ -209,6 +209,21 @@ struct ResultsEvent {
     height: u32,
     /// The newest frame id painted when the results arrived.
     last_painted: Option<f64>,
+}
+
+impl ResultsEvent {
+    fn to_js(&self) -> JsValue {
+        crate::js::Obj::new()
+            .set("seq", self.seq)
+            .set("model", self.model.as_str())
+            .set("inferenceMs", self.inference_ms)
+            .set("detections", crate::js::rows(&self.detections))
+            .set("labels", crate::js::strings(&self.labels))
+            .set("width", self.width)
+            .set("height", self.height)
+            .opt("lastPainted", self.last_painted)
+            .done()
+    }
 }
 
 /// A live stream player (JS `Player`).
@@ -223,7 +238,7 @@ impl std::fmt::Debug for Player {
     }
 }
 
-#[derive(serde::Deserialize)]
+/// The options object given to `new Player(…)`.
 struct Options {
     server: Option<String>,
     stream: String,
@@ -252,7 +267,16 @@ fn parse_target(value: JsValue) -> Result<(Target, Mode), JsError> {
         let target = Target { server: format!("{http}://{host}"), stream: decode(stream), token };
         return Ok((target, Mode::Fixed(Kind::WebSocket)));
     }
-    let o: Options = serde_wasm_bindgen::from_value(value)?;
+    if !value.is_object() {
+        return Err(JsError::new("expected ws://host/ws/streams/ID or an options object"));
+    }
+    let field = |key| crate::js::string_field(&value, key);
+    let o = Options {
+        server: field("server")?,
+        stream: field("stream")?.ok_or_else(|| JsError::new("option `stream` is required"))?,
+        transport: field("transport")?,
+        token: field("token")?,
+    };
     let mode = match o.transport.as_deref().unwrap_or("websocket") {
         "auto" => Mode::Auto,
         other => Mode::Fixed(Kind::parse(other).ok_or_else(|| {
@@ -334,7 +358,7 @@ impl Player {
                 }
             }
             if verdict == Verdict::Dead {
-                let dead_ms = inner.kind.dead_ms();
+                let dead_ms = inner.kind.dead_ms() as u32;
                 drop(inner);
                 web_sys::console::info_1(
                     &format!("nalcast: no answer to pings for {dead_ms} ms; reconnecting").into(),
@@ -351,11 +375,8 @@ impl Player {
         let mut inner = self.inner.borrow_mut();
         let now = now_ms();
         let hold_ms = if inner.hold.active(now) { inner.hold.window_ms() } else { 0.0 };
-        let full =
-            FullStats { player: inner.stats.snapshot(now), overlay: inner.overlay.snapshot(now, hold_ms) };
-        // Flattened fields serialize as a map: ask for a plain object, not a JS `Map`.
-        let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-        Ok(serde::Serialize::serialize(&full, &serializer)?)
+        let (player, overlay) = (inner.stats.snapshot(now), inner.overlay.snapshot(now, hold_ms));
+        Ok(crate::js::stats(&player, &overlay))
     }
 
     /// The estimated offset of the server's clock from this page's, in ms (once synced).
@@ -751,8 +772,7 @@ impl Sink for LinkSink {
 fn emit(rc: &Rc<RefCell<Inner>>, event: FrameEvent) {
     let callback = rc.borrow().on_frame.clone();
     if let Some(cb) = callback
-        && let Ok(value) = serde_wasm_bindgen::to_value(&event)
-        && let Err(e) = cb.call1(&JsValue::NULL, &value)
+        && let Err(e) = cb.call1(&JsValue::NULL, &event.to_js())
     {
         web_sys::console::warn_1(&e);
     }
@@ -766,9 +786,7 @@ fn emit_results(rc: &Rc<RefCell<Inner>>) {
     };
     let Some(cb) = callback else { return };
     for r in results {
-        if let Ok(value) = serde_wasm_bindgen::to_value(&r)
-            && let Err(e) = cb.call1(&JsValue::NULL, &value)
-        {
+        if let Err(e) = cb.call1(&JsValue::NULL, &r.to_js()) {
             web_sys::console::warn_1(&e);
         }
     }

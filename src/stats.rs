@@ -7,8 +7,7 @@ use std::collections::VecDeque;
 const RECENT: usize = 60;
 
 /// What `Player.stats()` returns.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct StatsSnapshot {
     /// Transport in use: `websocket`, `webrtc`, `webrtc-realtime` or `http`.
     pub transport: String,
