@@ -30,7 +30,8 @@ pub enum LogLevel {
     Warning,
 }
 
-/// Receives OpenH264's log lines.
+/// Receives OpenH264's log lines. On wasm32 OpenH264 is built without its text log (for size) unless
+/// `NALCAST_OH_LOG` was set at build time, so there the sink receives nothing.
 pub type LogSink = Box<dyn Fn(LogLevel, &str)>;
 
 /// The picture callback inside the decoder (see [`Decoder::decode_with_timestamp`]).
@@ -92,8 +93,8 @@ impl Frame<'_> {
     }
 }
 
-/// Where OpenH264's log goes unless the caller says otherwise: the browser console on wasm32,
-/// standard error on the host when `NALCAST_CODEC_LOG` is set.
+/// Where OpenH264's log goes unless the caller says otherwise: the browser console on wasm32 (in a
+/// build with `NALCAST_OH_LOG` set), standard error on the host when `NALCAST_CODEC_LOG` is set.
 fn default_sink() -> LogSink {
     #[cfg(target_arch = "wasm32")]
     {
