@@ -3,7 +3,7 @@
 //! into a fresh OpenH264 instance. OpenH264 conceals damage well, but its output-order bookkeeping
 //! can stay confused past the next IDR; a fresh instance cannot.
 
-use std::collections::BTreeMap;
+use nalcast_proto::bits::BitReader;
 
 /// Parameter sets larger than this are not kept (real ones are a few hundred bytes at most).
 const MAX_KEPT: usize = 64 * 1024;
@@ -11,8 +11,8 @@ const MAX_KEPT: usize = 64 * 1024;
 /// The latest SPS, subset SPS and PPS NAL units (with start code), by kind and id.
 #[derive(Debug, Default)]
 pub(crate) struct ParamSets {
-    /// Key: (replay rank, id) — SPS before subset SPS before PPS.
-    kept: BTreeMap<(u8, u32), Vec<u8>>,
+    /// Sorted by key: (replay rank, id) — SPS before subset SPS before PPS. At most 320 entries.
+    kept: Vec<((u8, u32), Vec<u8>)>,
 }
 
 impl ParamSets {
@@ -29,43 +29,27 @@ impl ParamSets {
             return;
         }
         let Some(id) = leading_ue(&payload[1..], skip).filter(|id| *id <= max_id) else { return };
-        self.kept.insert((rank, id), with_start_code.to_vec());
+        let key = (rank, id);
+        match self.kept.binary_search_by_key(&key, |(k, _)| *k) {
+            Ok(at) => self.kept[at].1 = with_start_code.to_vec(),
+            Err(at) => self.kept.insert(at, (key, with_start_code.to_vec())),
+        }
     }
 
     /// The kept NAL units in replay order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        self.kept.values().map(Vec::as_slice)
+        self.kept.iter().map(|(_, nal)| nal.as_slice())
     }
 }
 
 /// The Exp-Golomb `ue(v)` (H.264 9.1) after `skip` bytes of an escaped RBSP, or `None` if cut short
 /// or longer than 32 bits.
 fn leading_ue(escaped: &[u8], skip: usize) -> Option<u32> {
-    // Unescape (drop 03 after 00 00) just the bytes the value can span.
-    let mut rbsp = Vec::with_capacity(skip + 9);
-    let mut zeros = 0;
-    for &b in escaped.iter().take(skip + 12) {
-        if zeros >= 2 && b == 3 {
-            zeros = 0;
-            continue;
-        }
-        zeros = if b == 0 { zeros + 1 } else { 0 };
-        rbsp.push(b);
+    let mut r = BitReader::new(escaped);
+    for _ in 0..skip {
+        r.bits(8).ok()?;
     }
-    let bits = rbsp.get(skip..)?;
-    let bit = |i: usize| bits.get(i / 8).map(|b| (b >> (7 - i % 8)) & 1);
-    let mut zeros = 0usize;
-    while bit(zeros)? == 0 {
-        zeros += 1;
-        if zeros > 31 {
-            return None;
-        }
-    }
-    let mut value: u64 = 1;
-    for i in 0..zeros {
-        value = value * 2 + u64::from(bit(zeros + 1 + i)?);
-    }
-    u32::try_from(value - 1).ok()
+    r.ue().ok()
 }
 
 /// Whether a NAL unit of `nal_type` begins a new IDR picture after some other picture, given the

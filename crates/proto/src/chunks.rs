@@ -11,7 +11,7 @@
 //! completes is abandoned and reported lost (its frames are gone; the player skips to the next
 //! keyframe). Memory is bounded by the number of messages in flight and the bytes they hold.
 
-use std::collections::BTreeMap;
+use crate::sorted::SortedMap;
 
 /// Largest chunk on the wire.
 pub const MAX_CHUNK: usize = 16 * 1024;
@@ -53,8 +53,8 @@ pub enum ChunkError {
 struct Partial {
     count: u16,
     /// By chunk index; keyed by `u64` like `Reassembler::done` so the wasm client carries one copy of
-    /// `BTreeMap<u64, Vec<u8>>`'s code instead of two (about 8 KB).
-    parts: BTreeMap<u64, Vec<u8>>,
+    /// `SortedMap<Vec<u8>>`'s code instead of two.
+    parts: SortedMap<Vec<u8>>,
     bytes: usize,
 }
 
@@ -73,9 +73,9 @@ pub struct Reassembler {
     ordered: bool,
     max_message: usize,
     max_in_flight: usize,
-    partial: BTreeMap<u64, Partial>,
+    partial: SortedMap<Partial>,
     /// Complete messages held back for order (ordered mode only).
-    done: BTreeMap<u64, Vec<u8>>,
+    done: SortedMap<Vec<u8>>,
     /// Every id below this is delivered or lost.
     floor: u64,
     duplicates: u64,
@@ -88,8 +88,8 @@ impl Reassembler {
             ordered,
             max_message,
             max_in_flight: max_in_flight.max(1),
-            partial: BTreeMap::new(),
-            done: BTreeMap::new(),
+            partial: SortedMap::default(),
+            done: SortedMap::default(),
             floor: 0,
             duplicates: 0,
         }
@@ -123,36 +123,33 @@ impl Reassembler {
             return Err(ChunkError::TooLarge(count));
         }
         let mut progress = Progress::default();
-        if id < self.floor || self.done.contains_key(&id) {
+        if id < self.floor || self.done.contains_key(id) {
             self.duplicates += 1;
             return Ok(progress);
         }
-        let p = self.partial.entry(id).or_insert_with(|| Partial { count, ..Partial::default() });
+        let p = self.partial.get_or_insert_with(id, || Partial { count, ..Partial::default() });
         if p.count != count {
             return Err(ChunkError::Malformed);
         }
-        if p.parts.contains_key(&u64::from(index)) {
+        if p.parts.contains_key(u64::from(index)) {
             self.duplicates += 1;
             return Ok(progress);
         }
         p.bytes += chunk.len() - CHUNK_HEADER;
         p.parts.insert(u64::from(index), chunk[CHUNK_HEADER..].to_vec());
         if p.parts.len() == count as usize {
-            let p = self.partial.remove(&id).unwrap_or_default();
+            let p = self.partial.remove(id).unwrap_or_default();
             let message: Vec<u8> = p.parts.into_values().flatten().collect();
             if self.ordered {
                 self.done.insert(id, message);
-                while let Some(m) = self.done.remove(&self.floor) {
+                while let Some(m) = self.done.remove(self.floor) {
                     progress.messages.push(m);
                     self.floor += 1;
                 }
             } else {
                 // Everything older is given up: a newer message made it through. Every id between
                 // the floor and this one is lost, whether partly received or never seen.
-                let stale: Vec<u64> = self.partial.range(..id).map(|(k, _)| *k).collect();
-                for k in stale {
-                    self.partial.remove(&k);
-                }
+                self.partial.remove_below(id);
                 progress.lost = progress.lost.saturating_add(id.saturating_sub(self.floor));
                 progress.messages.push(message);
                 self.floor = self.floor.max(id.saturating_add(1));
@@ -167,11 +164,11 @@ impl Reassembler {
             if !over {
                 break;
             }
-            let oldest_partial = self.partial.keys().next().copied();
-            let oldest_done = self.done.keys().next().copied();
+            let oldest_partial = self.partial.first_key();
+            let oldest_done = self.done.first_key();
             match (oldest_partial, oldest_done) {
                 (Some(p), d) if d.is_none_or(|d| p < d) => {
-                    self.partial.remove(&p);
+                    self.partial.remove(p);
                     progress.lost = progress.lost.saturating_add(1);
                     if !self.ordered {
                         self.floor = self.floor.max(p.saturating_add(1));
@@ -182,16 +179,13 @@ impl Reassembler {
                 (_, Some(d)) => {
                     // Everything below the first completed message is given up.
                     progress.lost = progress.lost.saturating_add(d.saturating_sub(self.floor));
-                    let stale: Vec<u64> = self.partial.range(..d).map(|(k, _)| *k).collect();
-                    for k in stale {
-                        self.partial.remove(&k);
-                    }
+                    self.partial.remove_below(d);
                     self.floor = d;
                 }
                 _ => break,
             }
             if self.ordered {
-                while let Some(m) = self.done.remove(&self.floor) {
+                while let Some(m) = self.done.remove(self.floor) {
                     progress.messages.push(m);
                     self.floor += 1;
                 }

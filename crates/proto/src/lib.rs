@@ -17,5 +17,6 @@ pub mod overlay;
 pub mod params;
 pub mod playout;
 pub mod records;
+mod sorted;
 pub mod sps;
 pub mod wire;
