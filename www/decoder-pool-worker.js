@@ -3,9 +3,14 @@
 // If the instance traps (a WebAssembly.RuntimeError poisons it), the worker loads a fresh instance
 // under another URL, gives every stream a new decoder on the same canvas, and carries on; the
 // streams' players see decode errors for what was in flight and resume at the next keyframe.
+// If the package does not load (network, a broken deployment), it tries again after 0.5, 1 and 2 s,
+// then gives up: it says so (`failed`) and answers every access unit with that error.
 let nalcast = null;
 let pkg = null;
 let instances = 0;
+let loadFailures = 0;
+let failed = null; // why loading gave up, once it has
+const LOAD_TRIES = 4;
 const waiting = []; // messages that came before an instance was ready
 const streams = new Map(); // id → { dec, canvas }
 
@@ -17,8 +22,23 @@ function newDecoder() {
 
 async function load() {
   instances += 1;
-  const module = await import(instances === 1 ? pkg : `${pkg}?instance=${instances}`);
-  await module.default();
+  let module;
+  try {
+    module = await import(instances === 1 ? pkg : `${pkg}?instance=${instances}`);
+    await module.default();
+  } catch (e) {
+    loadFailures += 1;
+    const error = `cannot load ${pkg}: ${e?.message ?? e}`;
+    if (loadFailures < LOAD_TRIES) {
+      setTimeout(load, 250 * 2 ** loadFailures);
+      return;
+    }
+    failed = error;
+    self.postMessage({ type: "failed", error });
+    for (const w of waiting.splice(0)) handle(w);
+    return;
+  }
+  loadFailures = 0;
   nalcast = module; // only now: messages that arrive meanwhile must queue behind the earlier ones
   for (const s of streams.values()) s.dec = newDecoder(); // after a trap: the old ones are poisoned
   for (const w of waiting.splice(0)) handle(w);
@@ -33,10 +53,26 @@ function recover(error) {
 }
 
 function handle(m) {
+  if (failed) {
+    if (m.type === "decode") self.postMessage({ type: "decoded", id: m.id, seq: m.seq, error: failed, painted: null });
+    if (m.type === "snapshot") self.postMessage({ type: "snapshot", id: m.id, width: 0, height: 0, data: new ArrayBuffer(0) });
+    return;
+  }
   if (!nalcast) {
     waiting.push(m);
     return;
   }
+  try {
+    handleLoaded(m);
+  } catch (e) {
+    // Whatever went wrong, an access unit is always answered, so the page's count of what is in
+    // flight stays true.
+    if (m.type === "decode") self.postMessage({ type: "decoded", id: m.id, seq: m.seq, error: String(e?.message ?? e), painted: null });
+    else console.error("nalcast decoder worker:", e);
+  }
+}
+
+function handleLoaded(m) {
   if (m.type === "open") {
     streams.set(m.id, { dec: newDecoder(), canvas: m.canvas });
   } else if (m.type === "close") {

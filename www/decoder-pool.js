@@ -21,6 +21,7 @@ export class DecoderPool {
     this.workers = []; // { worker, streams: Map<id, RemoteDecoder> }
     this.nextId = 1;
     this.recoveries = 0; // fresh wasm instances its workers started after a trap
+    this.failures = 0; // workers given up: their package did not load, or their script failed
   }
 
   /** Hands `canvas` (an HTMLCanvasElement without a context yet) to a worker; returns its decoder. */
@@ -51,14 +52,26 @@ export class DecoderPool {
     const slot = { worker, streams: new Map() };
     worker.onmessage = (e) => {
       if (e.data.type === "recovered") this.recoveries++;
+      else if (e.data.type === "failed") this.fail(slot, e.data.error);
       else slot.streams.get(e.data.id)?.message(e.data);
     };
+    // The worker's script itself failed (it did not load, or threw outside a handler).
     worker.onerror = (e) => {
-      for (const r of slot.streams.values()) r.ondecoded?.(0, `decoder worker: ${e.message}`);
+      this.fail(slot, `decoder worker: ${e.message ?? "failed"}`);
     };
     worker.postMessage({ type: "init", pkg: this.pkg });
     this.workers.push(slot);
     return slot;
+  }
+
+  /** A worker that cannot decode: its streams get the error and refuse access units from now on
+   * (their canvases belong to it, so they cannot move); new streams go to other workers. */
+  fail(slot, error) {
+    if (slot.failed) return;
+    slot.failed = error;
+    this.failures++;
+    this.workers = this.workers.filter((w) => w !== slot);
+    for (const r of slot.streams.values()) r.fail(error);
   }
 
   release(slot, id) {
@@ -78,11 +91,13 @@ export class RemoteDecoder {
     this.ondecoded = null; // (seq, error | undefined)
     this.snapshots = [];
     this.closed = false;
+    this.failed = null; // why the worker gave up, once it has
   }
 
-  /** Queues an access unit (copied). Returns false if the worker is too far behind to take it. */
+  /** Queues an access unit (copied). Returns false if the worker is too far behind to take it, or
+   * cannot decode at all. */
   decode(bytes, seq, paint) {
-    if (this.closed || this.inFlight >= MAX_IN_FLIGHT) return false;
+    if (this.closed || this.failed || this.inFlight >= MAX_IN_FLIGHT) return false;
     const copy = bytes.slice();
     this.inFlight++;
     this.slot.worker.postMessage({ type: "decode", id: this.id, data: copy.buffer, seq, paint }, [copy.buffer]);
@@ -95,6 +110,14 @@ export class RemoteDecoder {
       this.snapshots.push(resolve);
       this.slot.worker.postMessage({ type: "snapshot", id: this.id });
     });
+  }
+
+  /** The worker gave up: nothing in flight will be answered. */
+  fail(error) {
+    this.failed = error;
+    this.inFlight = 0;
+    this.ondecoded?.(0, error);
+    for (const resolve of this.snapshots.splice(0)) resolve({ width: 0, height: 0, data: new Uint8Array(0) });
   }
 
   close() {

@@ -1,8 +1,8 @@
 // The page with `?worker=1`: the pattern stream decoded and painted in a DecoderPool worker
 // (www/decoder-pool.js) — frames advance at the stream's rate, the stamp read back from the canvas
 // gives a plausible latency, nothing errs, a trap in the worker's wasm instance is recovered from —
-// and, with and without workers, a tile scrolled out of
-// view stops decoding (counted as paused) and resumes from a keyframe when it is back in view.
+// and, with and without workers, a tile scrolled out of view stops decoding (counted as paused) and
+// resumes from a keyframe when it is back in view. A pool whose package cannot load gives up cleanly.
 import assert from "node:assert/strict";
 import { startServer } from "./lib/nalcast-server.mjs";
 import { launch, openPage } from "./lib/browser.mjs";
@@ -85,6 +85,31 @@ try {
   await plain.waitForFunction(() => window.nalcast?.tiles.get("pattern")?.player.stats().frames > 10, null, { timeout: 30000 });
   assert.equal((await stats(plain)).worker, false);
   await checkPausing(plain, "page");
+
+  // A pool whose package does not load retries, then gives up and says so: the stream gets the
+  // error, refuses further access units, and nothing stays counted in flight.
+  const failure = await plain.evaluate(async () => {
+    const { DecoderPool } = await import("/decoder-pool.js");
+    const pool = new DecoderPool({ size: 1, pkg: new URL("/pkg/missing.js", location.href).href });
+    const remote = pool.attach(document.createElement("canvas"));
+    const errors = [];
+    remote.ondecoded = (_seq, error) => error && errors.push(error);
+    const t0 = performance.now();
+    const unit = new Uint8Array([0, 0, 0, 1, 0x65, 0x88]);
+    const accepted = [1, 2, 3].map((seq) => remote.decode(unit, seq, true));
+    while (!remote.failed && performance.now() - t0 < 15000) await new Promise((r) => setTimeout(r, 50));
+    const snapshot = await remote.snapshot();
+    return { ms: performance.now() - t0, error: remote.failed, errors, accepted, after: remote.decode(unit, 4, true), failures: pool.failures, inFlight: remote.inFlight, snapshot: snapshot.width };
+  });
+  assert.deepEqual(failure.accepted, [true, true, true], "queued while the package was still loading");
+  assert.ok(failure.error?.includes("missing.js"), `the error names the package: ${failure.error}`);
+  assert.ok(failure.ms > 1000 && failure.ms < 15000, `gave up after retrying, in ${failure.ms} ms`);
+  assert.equal(failure.failures, 1, "one worker given up");
+  assert.equal(failure.after, false, "access units refused once the worker gave up");
+  assert.equal(failure.inFlight, 0, "nothing left in flight");
+  assert.ok(failure.errors.length >= 1, "the stream was told");
+  assert.equal(failure.snapshot, 0, "a snapshot of a failed stream is empty, not pending");
+  console.log(`worker: a package that does not load: given up after ${failure.ms.toFixed(0)} ms, ${failure.errors.length} error(s) to the stream: ${failure.error}`);
   await plain.close();
   console.log("worker.test: ok");
 } finally {
