@@ -5,7 +5,7 @@
 //! jittered backoff (the policy is [`crate::transport::reconnect`]) — in `auto` mode falling back
 //! from WebRTC to WebSocket to HTTP streaming when a transport cannot deliver — shows a stream whose
 //! source sends nothing as `stalled`, keeps the clock offset from ping/pong, and reports
-//! [`StatsSnapshot`]s.
+//! [`StatsSnapshot`](crate::stats::StatsSnapshot)s.
 //!
 //! With an overlay canvas (`setOverlay`), a model's results are drawn on exactly the frame they
 //! describe: while results flow, incoming frames are held just long enough for their results to
