@@ -36,7 +36,7 @@ use crate::transport::reconnect::{Backoff, Liveness, Verdict, stall_after_ms};
 use crate::transport::{self, Kind, Link, Sink, Target};
 use nalcast_codec::Decoder;
 use nalcast_proto::overlay::{Hold, HoldOptions};
-use nalcast_proto::wire::{ClientMessage, ServerMessage};
+use nalcast_proto::wire::{ClientMessage, GapReason, ServerMessage};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
@@ -451,8 +451,9 @@ impl Player {
         inner.lost();
     }
 
-    /// Whether the player is visible. Hidden players receive but do not decode (saving the CPU for
-    /// the visible ones); when shown again they ask for a keyframe and resume from it.
+    /// Whether the player is visible. A hidden player asks the server to pause its stream (no
+    /// frames, no results: saving the network and the CPU for the visible ones) and decodes nothing
+    /// that was already on its way; shown again, it resumes at a keyframe it asks for.
     #[wasm_bindgen(js_name = setVisible)]
     pub fn set_visible(&self, visible: bool) {
         let mut inner = self.inner.borrow_mut();
@@ -460,7 +461,9 @@ impl Player {
             return;
         }
         inner.paused = !visible;
+        inner.send(ClientMessage::Pause(!visible));
         if visible {
+            inner.last_frame_ms = now_ms(); // nothing came while paused: not a stall
             inner.need_key = false; // let lost() ask again
             inner.lost();
         }
@@ -525,6 +528,7 @@ impl Inner {
     /// source stopped: show the stream as stalled rather than freeze silently.
     fn check_stall(&mut self, now: f64) {
         if self.liveness.is_some()
+            && !self.paused
             && self.stats.totals.state == "live"
             && now - self.last_frame_ms > stall_after_ms(self.fps)
         {
@@ -611,7 +615,12 @@ impl Inner {
                 self.fps = f64::from(c.fps_milli) / 1000.0;
             }
             ServerMessage::Gap(g) => {
-                self.stats.totals.dropped += g.to.saturating_sub(g.from);
+                let missed = g.to.saturating_sub(g.from);
+                if g.reason == GapReason::Paused {
+                    self.stats.totals.paused += missed;
+                } else {
+                    self.stats.totals.dropped += missed;
+                }
                 self.next_seq = Some(g.to);
                 self.need_key = true; // the server resumes at a keyframe
             }
@@ -744,6 +753,9 @@ impl Sink for LinkSink {
         inner.liveness = Some(Liveness::new(now_ms(), inner.kind.dead_ms()));
         inner.last_frame_ms = now_ms();
         inner.send_ping();
+        if inner.paused {
+            inner.send(ClientMessage::Pause(true)); // a new connection starts unpaused
+        }
     }
 
     fn message(&self, bytes: &[u8]) {
@@ -907,7 +919,7 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
             .try_borrow()
             .map(|i| {
                 let waiting_for_source = matches!(i.mode, Mode::Fixed(_)) && i.liveness.is_some();
-                i.generation == generation && i.painted_on_link == 0 && !waiting_for_source
+                i.generation == generation && i.painted_on_link == 0 && !waiting_for_source && !i.paused
             })
             .unwrap_or(false);
         if stuck {

@@ -34,7 +34,8 @@ pub struct StatsSnapshot {
     pub skipped: u64,
     /// Decoder errors.
     pub errors: u64,
-    /// Frames not decoded while the player was hidden (`setVisible(false)`).
+    /// Frames not decoded while the player was hidden (`setVisible(false)`): held back by the
+    /// server, or already on their way.
     pub paused: u64,
     /// Whether decoding runs in a worker (`setDecoder`).
     pub worker: bool,

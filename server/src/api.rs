@@ -58,7 +58,7 @@ type Series = (&'static str, &'static str, &'static str, fn(&crate::hub::StreamC
 pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     let mut out = String::new();
     let streams = app.streams.list();
-    let series: [Series; 6] = [
+    let series: [Series; 7] = [
         ("nalcast_frames_total", "counter", "Access units published by the stream's source.", |c| {
             c.frames.load(Ordering::Relaxed)
         }),
@@ -78,6 +78,12 @@ pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
         ("nalcast_keyframe_requests_total", "counter", "Keyframe requests from viewers.", |c| {
             c.keyframe_requests.load(Ordering::Relaxed)
         }),
+        (
+            "nalcast_paused_frames_total",
+            "counter",
+            "Frames not sent to paused viewers (hidden tiles), summed over viewers.",
+            |c| c.held.load(Ordering::Relaxed),
+        ),
     ];
     for (name, kind, help, get) in series {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

@@ -107,6 +107,8 @@ pub struct StreamCounters {
     pub viewers_total: AtomicU64,
     /// Frames dropped for slow viewers, summed.
     pub dropped: AtomicU64,
+    /// Frames not sent to paused viewers (hidden tiles), summed.
+    pub held: AtomicU64,
     /// Model results published.
     pub results: AtomicU64,
     /// Keyframe requests received.
@@ -134,6 +136,12 @@ impl ViewerSlot {
     /// Frames dropped for this viewer.
     pub fn dropped(&self) -> u64 {
         self.lock().dropped()
+    }
+
+    /// Pauses (`true`) or resumes this viewer (its tile is hidden, or shown again): see
+    /// [`ViewerQueue::pause`]. Returns whether anything changed.
+    pub fn pause(&self, paused: bool, next_seq: u64) -> bool {
+        self.lock().pause(paused, next_seq)
     }
 
     /// Makes this viewer skip to the next keyframe (its decoder asked for a fresh start).
@@ -345,15 +353,16 @@ impl Hub {
         }
 
         let mut want_key = false;
-        let mut dropped = 0;
+        let (mut dropped, mut held) = (0, 0);
         for v in state.viewers.values() {
-            let (pushed, lost) = {
+            let (pushed, lost, kept_back) = {
                 let mut q = v.lock();
-                let before = q.dropped();
+                let before = (q.dropped(), q.held());
                 let pushed = q.push(wire.clone());
-                (pushed, q.dropped() - before)
+                (pushed, q.dropped() - before.0, q.held() - before.1)
             };
             dropped += lost;
+            held += kept_back;
             match pushed {
                 Pushed::Queued => v.wake.notify_one(),
                 Pushed::Dropped { first } => want_key |= first,
@@ -361,6 +370,9 @@ impl Hub {
         }
         if dropped > 0 {
             self.counters.dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+        if held > 0 {
+            self.counters.held.fetch_add(held, Ordering::Relaxed);
         }
         drop(state);
         if want_key {

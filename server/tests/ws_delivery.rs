@@ -1,11 +1,11 @@
 //! WebSocket delivery end to end over loopback: the protocol sequence, instant start from the GOP
-//! cache, decoded frame numbers, keyframe requests, clock-sync pings, a stalled viewer that cannot
-//! hurt the others, the connection cap, bad messages and graceful shutdown.
+//! cache, decoded frame numbers, keyframe requests, clock-sync pings, pausing, a stalled viewer that
+//! cannot hurt the others, the connection cap, bad messages and graceful shutdown.
 
 mod common;
 
 use common::{StampReader, TestServer, next, send};
-use nalcast_proto::wire::{ClientMessage, ServerMessage};
+use nalcast_proto::wire::{ClientMessage, GapReason, ServerMessage};
 use std::time::{Duration, Instant};
 
 const PATTERN: &str = r#"
@@ -100,6 +100,59 @@ async fn keyframe_request_and_ping() {
     assert!(key_after.is_some(), "a keyframe followed the request within 40 messages");
     let metrics = server.http_get("/metrics").await;
     assert!(metrics.contains("nalcast_keyframe_requests_total{stream=\"p\"} 1"), "{metrics}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_viewer_gets_nothing_then_resumes_at_a_keyframe() {
+    let server = TestServer::start(&PATTERN.replace("gop = 30", "gop = 600")).await;
+    let mut ws = server.viewer("p", None).await.expect("upgrade");
+    let mut last = 0;
+    while last < 5 {
+        if let Some(Ok(ServerMessage::Frame(f))) = next(&mut ws).await
+            && !f.flags.catch_up()
+        {
+            last += 1;
+        }
+    }
+    send(&mut ws, ClientMessage::Pause(true)).await;
+    // Once the pong to a ping sent after the pause is in, nothing more may come but pongs.
+    send(&mut ws, ClientMessage::Ping { id: 1, client_us: 0 }).await;
+    loop {
+        match next(&mut ws).await {
+            Some(Ok(ServerMessage::Pong(_))) => break,
+            Some(Ok(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let quiet = tokio::time::timeout(Duration::from_millis(1500), next(&mut ws)).await;
+    assert!(quiet.is_err(), "a paused viewer got {quiet:?}");
+    let metrics = server.http_get("/metrics").await;
+    let held: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("nalcast_paused_frames_total{stream=\"p\"} "))
+        .and_then(|v| v.parse().ok())
+        .expect("paused frames metric");
+    assert!(held >= 30, "{held} frames held back in 1.5 s at 30 fps");
+
+    // Resuming: a gap saying why, then a keyframe (asked for by the resume, not the 20 s GOP).
+    let resumed = Instant::now();
+    send(&mut ws, ClientMessage::Pause(false)).await;
+    let gap = match next(&mut ws).await {
+        Some(Ok(ServerMessage::Gap(g))) => g,
+        other => panic!("expected the pause's gap first, got {other:?}"),
+    };
+    assert_eq!(gap.reason, GapReason::Paused);
+    assert!(gap.to - gap.from >= held, "gap {gap:?} covers the {held} frames held");
+    match next(&mut ws).await {
+        Some(Ok(ServerMessage::Frame(f))) => {
+            assert!(f.flags.key(), "resumes at a keyframe");
+            assert_eq!(f.seq, gap.to, "right after the gap");
+        }
+        other => panic!("expected a keyframe, got {other:?}"),
+    }
+    println!("paused: {held} frames held; resumed at a keyframe {:?} after asking", resumed.elapsed());
+    assert!(resumed.elapsed() < Duration::from_secs(5));
     server.stop().await;
 }
 

@@ -1,8 +1,9 @@
 // The page with `?worker=1`: the pattern stream decoded and painted in a DecoderPool worker
 // (www/decoder-pool.js) — frames advance at the stream's rate, the stamp read back from the canvas
 // gives a plausible latency, nothing errs, a trap in the worker's wasm instance is recovered from —
-// and, with and without workers, a tile scrolled out of view stops decoding (counted as paused) and
-// resumes from a keyframe when it is back in view. A pool whose package cannot load gives up cleanly.
+// and, with and without workers, a tile scrolled out of view has the server pause its stream
+// (nothing received, nothing decoded, counted as paused) and resumes from a keyframe when it is back
+// in view. A pool whose package cannot load gives up cleanly.
 import assert from "node:assert/strict";
 import { startServer } from "./lib/nalcast-server.mjs";
 import { launch, openPage } from "./lib/browser.mjs";
@@ -34,19 +35,27 @@ const move = (page, away) =>
   }, away);
 
 async function checkPausing(page, label) {
+  const before = await stats(page);
   await move(page, true);
   await page.waitForTimeout(700); // the observer runs, frames in flight land
   const a = await stats(page);
   await page.waitForTimeout(1500);
   const b = await stats(page);
+  assert.ok(before.bitrateKbps > 50, `${label}: ${before.bitrateKbps} kbit/s received while in view`);
   assert.ok(b.frames - a.frames <= 1, `${label}: ${b.frames - a.frames} frames painted while out of view`);
-  assert.ok(b.paused - a.paused >= 30, `${label}: only ${b.paused - a.paused} frames counted as paused in 1.5 s`);
+  // The server paused the stream: no frames arrive, only pongs (the bitrate is over the last second).
+  assert.ok(b.bitrateKbps < before.bitrateKbps / 50, `${label}: ${b.bitrateKbps} kbit/s received while out of view`);
+  assert.equal(b.state, "live", `${label}: a paused stream is not stalled`);
   await move(page, false);
   await page.waitForFunction((n) => window.nalcast.tiles.get("pattern").player.stats().frames > n + 10, b.frames, { timeout: 5000 });
   const c = await stats(page);
   assert.ok(c.keyframeRequests > a.keyframeRequests, `${label}: resuming asked for a keyframe`);
   assert.equal(c.errors, a.errors, `${label}: decoder errors after resuming`);
-  console.log(`worker: ${label}: out of view ${b.paused - a.paused} frames paused, ${b.frames - a.frames} painted; back in view, painting again`);
+  // The server's gap on resuming tells how many frames it held back.
+  assert.ok(c.paused - before.paused >= 45, `${label}: only ${c.paused - before.paused} frames counted as paused in 2.2 s`);
+  assert.equal(c.dropped, before.dropped, `${label}: paused frames are not counted as dropped`);
+  console.log(`worker: ${label}: out of view ${b.bitrateKbps} kbit/s received (${before.bitrateKbps.toFixed(0)} in view), ` +
+    `${b.frames - a.frames} painted, ${c.paused - before.paused} frames paused; back in view, painting again`);
 }
 
 const server = await startServer();

@@ -1,7 +1,9 @@
 //! Per-viewer playout policy: a bounded queue of frames waiting to be sent to one viewer. When the
 //! viewer falls behind (the queue would exceed its frame or byte budget), everything queued is
 //! dropped and the viewer skips to the next keyframe, with a [`Gap`] telling it what was skipped.
-//! Memory per viewer is therefore bounded, and a slow viewer never holds up anyone else.
+//! Memory per viewer is therefore bounded, and a slow viewer never holds up anyone else. A viewer
+//! may also pause (its tile is hidden): nothing is queued for it until it resumes, at the next
+//! keyframe, after a [`GapReason::Paused`] gap.
 //!
 //! Pure state: the driver pushes frames as the source produces them and pops what to send when the
 //! viewer's connection can take more. No clocks, no I/O.
@@ -74,6 +76,12 @@ pub struct ViewerQueue<F> {
     frames: usize,
     /// Set while frames are skipped: the first skipped frame id.
     skipping_from: Option<u64>,
+    /// Why frames are skipped (told in the gap that ends the skip).
+    skip_reason: GapReason,
+    /// The viewer asked for nothing to be sent.
+    paused: bool,
+    /// Frames not sent because the viewer paused (or was resuming, waiting for a keyframe).
+    held: u64,
     dropped: u64,
     gaps: u64,
     results: usize,
@@ -89,6 +97,9 @@ impl<F: QueuedFrame> ViewerQueue<F> {
             bytes: 0,
             frames: 0,
             skipping_from: None,
+            skip_reason: GapReason::SlowViewer,
+            paused: false,
+            held: 0,
             dropped: 0,
             gaps: 0,
             results: 0,
@@ -99,6 +110,9 @@ impl<F: QueuedFrame> ViewerQueue<F> {
     /// Queues a model's results. Dropped while the viewer waits for a keyframe (it will not paint
     /// the frames they describe); beyond [`MAX_QUEUED_RESULTS`] the oldest queued results go.
     pub fn push_results(&mut self, results: Results) {
+        if self.paused {
+            return;
+        }
         if self.skipping_from.is_some() {
             self.dropped_results += 1;
             return;
@@ -136,6 +150,35 @@ impl<F: QueuedFrame> ViewerQueue<F> {
         }
     }
 
+    /// Pauses (`true`) or resumes the viewer. Pausing drops what is queued (not counted as
+    /// dropped: the viewer asked) and sends nothing more; resuming waits for the next keyframe, which
+    /// comes after a gap with [`GapReason::Paused`] covering every frame held back. `next_seq` is the
+    /// id of the stream's next frame. Returns whether anything changed.
+    pub fn pause(&mut self, paused: bool, next_seq: u64) -> bool {
+        if paused == self.paused {
+            return false;
+        }
+        self.paused = paused;
+        if paused {
+            let from = self.first_queued_seq().or(self.skipping_from).unwrap_or(next_seq);
+            self.held += self.frames as u64;
+            self.cut_quietly();
+            self.skipping_from = Some(from.min(self.skipping_from.unwrap_or(from)));
+            self.skip_reason = GapReason::Paused;
+        }
+        true
+    }
+
+    /// Whether the viewer is paused.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Frames not sent because the viewer paused.
+    pub fn held(&self) -> u64 {
+        self.held
+    }
+
     /// Queues a configuration change. It is kept across drops (the latest one), since the frames
     /// after it need it.
     pub fn push_config(&mut self, config: Config) {
@@ -144,12 +187,17 @@ impl<F: QueuedFrame> ViewerQueue<F> {
 
     /// Empties the queue of frames and gaps, keeping the latest configuration change.
     fn cut(&mut self) {
+        self.dropped += self.frames as u64;
+        self.dropped_results += self.results as u64;
+        self.cut_quietly();
+    }
+
+    /// [`cut`](Self::cut) without counting what goes.
+    fn cut_quietly(&mut self) {
         let config = self.queue.iter().rev().find_map(|o| match o {
             Outgoing::Config(c) => Some(c.clone()),
             _ => None,
         });
-        self.dropped += self.frames as u64;
-        self.dropped_results += self.results as u64;
         self.queue.clear();
         self.queue.extend(config.map(Outgoing::Config));
         self.frames = 0;
@@ -160,9 +208,17 @@ impl<F: QueuedFrame> ViewerQueue<F> {
     /// Offers the next frame of the stream.
     pub fn push(&mut self, frame: F) -> Pushed {
         let len = frame.wire_len();
+        if self.paused {
+            self.held += 1;
+            return Pushed::Dropped { first: false };
+        }
         if let Some(from) = self.skipping_from {
             if !frame.is_key() {
-                self.dropped += 1;
+                if self.skip_reason == GapReason::Paused {
+                    self.held += 1;
+                } else {
+                    self.dropped += 1;
+                }
                 return Pushed::Dropped { first: false };
             }
             self.skipping_from = None;
@@ -187,9 +243,10 @@ impl<F: QueuedFrame> ViewerQueue<F> {
 
     /// Announces `from..to` as skipped, unless that is empty (nothing was actually missed).
     fn push_gap(&mut self, from: u64, to: u64) {
+        let reason = std::mem::replace(&mut self.skip_reason, GapReason::SlowViewer);
         if from < to {
             self.gaps += 1;
-            self.queue.push_back(Outgoing::Gap(Gap { from, to, reason: GapReason::SlowViewer }));
+            self.queue.push_back(Outgoing::Gap(Gap { from, to, reason }));
         }
     }
 
@@ -301,6 +358,45 @@ mod tests {
         small.push_results(results(0));
         small.push(F(1, false, 1));
         assert_eq!(small.dropped_results(), 1);
+    }
+
+    #[test]
+    fn a_paused_viewer_gets_nothing_then_resumes_at_a_keyframe_after_a_paused_gap() {
+        let mut q = ViewerQueue::new(Limits { max_frames: 100, max_bytes: 1 << 20 });
+        let mut frames = stream(60, 10); // keyframes 0, 10, 20 …
+        for f in frames.by_ref().take(5) {
+            q.push(f);
+        }
+        assert!(matches!(q.pop(), Some(Outgoing::Frame(F(0, true, _)))));
+        assert!(q.pause(true, 5));
+        assert!(q.paused() && q.is_empty(), "what was queued (1..=4) is not sent");
+        q.push_results(Results { seq: 5, ..Results::default() });
+        for f in frames.by_ref().take(10) {
+            assert_eq!(q.push(f), Pushed::Dropped { first: false }, "nothing queued, no keyframe asked for");
+        }
+        assert!(q.pop().is_none());
+        assert!(!q.pause(true, 15), "repeated: no change");
+        assert!(q.pause(false, 15));
+        for f in frames.by_ref().take(10) {
+            q.push(f); // 15..=19 wait for the keyframe at 20
+        }
+        let out: Vec<Outgoing<F>> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(out[0], Outgoing::Gap(Gap { from: 1, to: 20, reason: GapReason::Paused }));
+        let sent: Vec<u64> = out[1..]
+            .iter()
+            .filter_map(|o| if let Outgoing::Frame(f) = o { Some(f.0) } else { None })
+            .collect();
+        assert_eq!(sent, (20..25).collect::<Vec<_>>());
+        assert_eq!((q.held(), q.dropped(), q.dropped_results(), q.gaps()), (19, 0, 0, 1));
+        // The next gap, for a slow viewer, says so again.
+        q.wait_for_keyframe(25);
+        for f in frames.by_ref().take(10) {
+            q.push(f);
+        }
+        assert!(
+            std::iter::from_fn(|| q.pop())
+                .any(|o| o == Outgoing::Gap(Gap { from: 25, to: 30, reason: GapReason::SlowViewer }))
+        );
     }
 
     #[test]

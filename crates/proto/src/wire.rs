@@ -31,6 +31,7 @@ mod tag {
     pub const KEYFRAME_REQUEST: u8 = 0x81;
     pub const PING: u8 = 0x82;
     pub const REPORT: u8 = 0x83;
+    pub const PAUSE: u8 = 0x84;
 }
 
 /// Why a message could not be decoded.
@@ -141,6 +142,8 @@ pub enum GapReason {
     SlowViewer,
     /// The source itself lost frames.
     Source,
+    /// The viewer asked not to get frames for a while ([`ClientMessage::Pause`]).
+    Paused,
     /// Any other reason (unknown code from a newer peer).
     Other(u8),
 }
@@ -150,6 +153,7 @@ impl GapReason {
         match self {
             GapReason::SlowViewer => 0,
             GapReason::Source => 1,
+            GapReason::Paused => 2,
             GapReason::Other(c) => c,
         }
     }
@@ -157,6 +161,7 @@ impl GapReason {
         match c {
             0 => GapReason::SlowViewer,
             1 => GapReason::Source,
+            2 => GapReason::Paused,
             c => GapReason::Other(c),
         }
     }
@@ -271,6 +276,9 @@ pub enum ClientMessage {
     },
     /// What the player's overlay did since its last report (sent every few seconds while drawing).
     Report(Report),
+    /// The player is hidden (`true`): send it no frames or results until it says `false`; it then
+    /// resumes at the next keyframe, after a [`GapReason::Paused`] gap.
+    Pause(bool),
 }
 
 /// A player's overlay report.
@@ -543,6 +551,7 @@ impl ClientMessage {
                 out.extend_from_slice(&client_us.to_be_bytes());
                 out
             }
+            ClientMessage::Pause(paused) => vec![tag::PAUSE, u8::from(*paused)],
         }
     }
 
@@ -558,6 +567,11 @@ impl ClientMessage {
                 results_late: r.u32("late results")?,
                 age_p50_us: r.u32("age")?,
             }),
+            tag::PAUSE => match r.u8("paused")? {
+                0 => ClientMessage::Pause(false),
+                1 => ClientMessage::Pause(true),
+                v => return Err(WireError::BadValue("paused", v.into())),
+            },
             other => return Err(WireError::UnknownTag(other)),
         };
         r.finish()?;
@@ -587,6 +601,7 @@ mod tests {
                 data: vec![0, 0, 0, 1, 0x65, 0x88],
             }),
             ServerMessage::Gap(Gap { from: 3, to: 9, reason: GapReason::SlowViewer }),
+            ServerMessage::Gap(Gap { from: 3, to: 9, reason: GapReason::Paused }),
             ServerMessage::Gap(Gap { from: 3, to: 9, reason: GapReason::Other(77) }),
             ServerMessage::Pong(Pong { id: 5, client_us: 10, server_us: 20 }),
             ServerMessage::Close { code: 4008, reason: "too slow ✓".into() },
@@ -649,6 +664,8 @@ mod tests {
             ClientMessage::KeyframeRequest,
             ClientMessage::Ping { id: 9, client_us: u64::MAX },
             ClientMessage::Report(Report { overlays: 30, results_late: 1, age_p50_us: Report::UNKNOWN }),
+            ClientMessage::Pause(true),
+            ClientMessage::Pause(false),
         ] {
             assert_eq!(ClientMessage::decode(&m.to_bytes()), Ok(m.clone()));
         }
@@ -696,6 +713,8 @@ mod tests {
         );
         assert_eq!(ClientMessage::decode(&[]), Err(WireError::Empty));
         assert_eq!(ClientMessage::decode(&[tag::KEYFRAME_REQUEST, 1]), Err(WireError::Trailing(1)));
+        assert_eq!(ClientMessage::decode(&[tag::PAUSE, 2]), Err(WireError::BadValue("paused", 2)));
+        assert_eq!(ClientMessage::decode(&[tag::PAUSE]), Err(WireError::Truncated("paused")));
     }
 
     #[test]

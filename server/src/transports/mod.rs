@@ -41,6 +41,13 @@ pub fn handle_control(hub: &Hub, slot: &ViewerSlot, message: &ClientMessage) -> 
             hub.paint_reports.add(r);
             None
         }
+        ClientMessage::Pause(paused) => {
+            if slot.pause(*paused, hub.next_seq()) && !paused {
+                // The viewer resumes at the next keyframe: ask for one now rather than wait a GOP.
+                hub.request_keyframe();
+            }
+            None
+        }
         ClientMessage::Ping { id, client_us } => Some(ServerMessage::Pong(Pong {
             id: *id,
             client_us: *client_us,
