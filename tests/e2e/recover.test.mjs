@@ -39,8 +39,11 @@ try {
   const recoveredMs = Date.now() - t0;
   assert.ok(traps.some((m) => /unreachable/.test(m)), `the page saw the trap (page errors: ${JSON.stringify(traps)})`);
 
-  const a = await stamp();
+  // The fresh instance's first pictures decode in baseline-compiled code while live frames queue
+  // behind them; after that catch-up burst the player must play at the stream's rate.
   await page.waitForTimeout(1000);
+  const a = await stamp();
+  await page.waitForTimeout(2000);
   const b = await stamp();
   const r = await page.evaluate(() => {
     const t = window.nalcast.tiles.get("pattern");
@@ -49,12 +52,12 @@ try {
   });
   const viewers = (await (await fetch(`${server.url}/api/streams`)).json()).find((s) => s.id === "pattern").viewers;
   const advanced = (b - a + 65536) % 65536;
-  console.log(`recover: trap → fresh instance painting in ${recoveredMs} ms (bound ${RECOVER_MS}); frame ${a} -> ${b} in 1 s; ` +
+  console.log(`recover: trap → fresh instance painting in ${recoveredMs} ms (bound ${RECOVER_MS}); frame ${a} -> ${b} in 2 s (after 1 s to settle); ` +
     `new player fps ${r.stats.fps}, frames ${r.stats.frames}; stats show recovered=${r.shown.recovered}; instances ${r.instances}; server viewers ${viewers}`);
   assert.equal(r.recoveries, 1, "exactly one recovery");
   assert.equal(r.instances, 2, "exactly one fresh instance");
   assert.equal(r.shown.recovered, "1", "the stats show the recovery");
-  assert.ok(advanced >= 15 && advanced <= 45, `frames advanced by ${advanced} in one second after recovery`);
+  assert.ok(advanced >= 30 && advanced <= 90, `frames advanced by ${advanced} in two seconds after recovery`);
   assert.equal(viewers, 1, "the old player's connection is closed");
   console.log("recover: ok");
 } finally {
