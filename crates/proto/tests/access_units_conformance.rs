@@ -2,26 +2,16 @@
 //! number of pictures ffmpeg outputs (all streams are progressive, one picture per access unit), and
 //! the incremental assembler fed in odd-sized pieces finds exactly the same units.
 
-use nalcast_proto::au::{AccessUnitAssembler, access_units};
-use std::path::PathBuf;
+mod common;
 
-fn conformance_dir() -> PathBuf {
-    let dir = std::env::var_os("NALCAST_CONFORMANCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"));
-    assert!(dir.join("manifest.json").is_file(), "conformance streams not found at {}", dir.display());
-    dir
-}
+use nalcast_proto::au::{AccessUnitAssembler, access_units};
 
 #[test]
 fn access_units_match_picture_counts_and_pieces_do_not_matter() {
-    let dir = conformance_dir();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest")).expect("json");
+    let conformance = common::Conformance::open();
     let mut checked = 0;
     let mut wrong = Vec::new();
-    for file in manifest["files"].as_array().expect("files") {
-        let name = file["name"].as_str().expect("name");
+    for file in &conformance.files {
         // Damaged or SVC-only streams have no meaningful picture count.
         let Some(frames) = file["frames"]["ffmpeg"].as_u64() else { continue };
         if file["status"] == "no_upstream_hash"
@@ -29,7 +19,7 @@ fn access_units_match_picture_counts_and_pieces_do_not_matter() {
         {
             continue;
         }
-        let data = std::fs::read(dir.join(file["path"].as_str().unwrap_or(name))).expect("stream");
+        let (name, data) = conformance.read(file);
         let units = access_units(&data);
         if units.len() as u64 != frames {
             wrong.push(format!("{name}: {} access units, {frames} pictures", units.len()));

@@ -3,6 +3,8 @@
 //! gives the same size, profile and VUI facts, and each slice header the same fields that tell
 //! pictures apart, whenever `h264-reader` parses it.
 
+mod common;
+
 use h264_reader::Context;
 use h264_reader::nal::NalHeader;
 use h264_reader::nal::pps::PicParameterSet;
@@ -11,15 +13,6 @@ use h264_reader::nal::sps::SeqParameterSet;
 use h264_reader::rbsp::{BitReader, decode_nal};
 use nalcast_proto::annexb::nal_units;
 use nalcast_proto::params::{ParamSets, Sps};
-use std::path::PathBuf;
-
-fn conformance_dir() -> PathBuf {
-    let dir = std::env::var_os("NALCAST_CONFORMANCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"));
-    assert!(dir.join("manifest.json").is_file(), "conformance streams not found at {}", dir.display());
-    dir
-}
 
 /// Compares one SPS; returns whether `h264-reader` parsed it.
 fn check_sps(name: &str, nal: &[u8]) -> bool {
@@ -47,13 +40,11 @@ fn check_sps(name: &str, nal: &[u8]) -> bool {
 
 #[test]
 fn parameter_sets_and_slice_headers_read_as_h264_reader_reads_them() {
-    let dir = conformance_dir();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest")).expect("json");
+    let conformance = common::Conformance::open();
     let (mut sps_checked, mut slices_checked, mut streams) = (0, 0, 0);
-    for file in manifest["files"].as_array().expect("files") {
-        let name = file["name"].as_str().expect("name");
-        let data = std::fs::read(dir.join(file["path"].as_str().unwrap_or(name))).expect("stream");
+    for file in &conformance.files {
+        let (name, data) = conformance.read(file);
+        let name = name.as_str();
         let (mut ctx, mut ours) = (Context::default(), ParamSets::default());
         for nal in nal_units(&data) {
             let nal = nal.payload;
