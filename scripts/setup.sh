@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 log() { printf '\033[1;34msetup:\033[0m %s\n' "$*"; }
 
 # --- Debian packages ------------------------------------------------------------------------------
-# clang/lld/llvm + wasi-libc: OpenH264's C++ for wasm32; chromium + chromium-driver: browser tests;
+# clang/lld/llvm + wasi-libc: OpenH264's C++ for wasm32 (clang-22/llvm-22 build it smaller than clang 14;
+# the default clang stays for the fuzzers); chromium + chromium-driver: browser tests;
 # ffmpeg/x264: benchmark clips and MP4 fixtures; binaryen: wasm tools (wasm-opt stays off, see Cargo.toml);
 # python3-gi + GStreamer RTSP server: a real RTSP camera for the RTSP source test;
 # python3.11 + python3.11-venv + libpython3.11: the PyTriton venv below (Triton's Python-backend stub links libpython3.11).
 # nats-server: the broker for the multi-process test (server/tests/nats.rs starts its own).
-APT_PACKAGES=(clang lld llvm wasi-libc chromium chromium-driver binaryen ffmpeg x264 pkg-config nats-server
+APT_PACKAGES=(clang lld llvm clang-22 llvm-22 wasi-libc chromium chromium-driver binaryen ffmpeg x264 pkg-config nats-server
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad python3.11 python3.11-venv libpython3.11)
 missing=()

@@ -185,8 +185,10 @@ fn build_wasm() -> Result<(), String> {
     let codec = openh264_codec_dir()?;
     let out_dir = env_path("OUT_DIR")?;
     let manifest_dir = env_path("CARGO_MANIFEST_DIR")?;
-    let clang = find_tool("NALCAST_CLANGXX", &["clang++", "clang++-14", "clang++-15", "clang++-16"])?;
-    let ar = find_tool("NALCAST_LLVM_AR", &["llvm-ar", "llvm-ar-14", "llvm-ar-15", "llvm-ar-16"])?;
+    // clang 22 first (Debian's clang-22, which `make setup` installs): the same OpenH264 is 4.8 KB
+    // smaller gzipped than with Debian's default clang 14, decoding as fast. Any clang works.
+    let clang = find_tool("NALCAST_CLANGXX", &["clang++-22", "clang++", "clang++-19", "clang++-16", "clang++-14"])?;
+    let ar = find_tool("NALCAST_LLVM_AR", &["llvm-ar-22", "llvm-ar", "llvm-ar-19", "llvm-ar-16", "llvm-ar-14"])?;
     let wasi_include =
         std::env::var("NALCAST_WASI_INCLUDE").unwrap_or_else(|_| "/usr/include/wasm32-wasi".to_string());
     if !Path::new(&wasi_include).join("stdlib.h").is_file() {
@@ -209,6 +211,8 @@ fn build_wasm() -> Result<(), String> {
         wasi_include,
         "-fno-exceptions".into(),
         "-fno-rtti".into(),
+        // The C++ runtime here (src/wasm/alloc.rs) has the unsized `operator delete` only.
+        "-fno-sized-deallocation".into(),
         "-fno-strict-aliasing".into(),
         "-fno-common".into(),
         "-DNDEBUG".into(),
