@@ -146,7 +146,9 @@ fn sources(codec: &Path) -> Result<Vec<PathBuf>, String> {
 /// sets, reference management, memory, error concealment, the C shim — and reference padding and
 /// intra prediction, which measured as fast at `-Oz`/`-Os` as at `-O3` (decode-only CPU time,
 /// 720p/1080p baseline and 1080p High CABAC+B, within the run-to-run noise of about 1 %) while
-/// `-Os` on motion compensation, reconstruction, IDCT or the CAVLC/CABAC parsers cost 2-7 %.
+/// `-Os` on motion compensation, reconstruction, IDCT or the CAVLC/CABAC parsers cost 2-7 %. The C
+/// deblocking filters, block copies and residual-add helpers (`deblocking_common`, `copy_mb`,
+/// `decode_mb_aux`) are `-Oz` too: their hot kernels are replaced by our simd128 ones (0.9 KB gzip).
 /// Deblocking stays at `-O3`: with its filters in simd128 kernels, what remains there (boundary
 /// strengths) is hot, and `-O3` decodes 2-4 % faster for 2.7 KB more gzip. Every other file,
 /// including any added later, gets `-O3`. `NALCAST_OH_OPT=stem=flags,...` overrides
@@ -155,7 +157,7 @@ fn opt_flags(src: &Path) -> Vec<String> {
     const SIZE: &str = "au_parser bit_stream decoder decoder_core decoder_data_tables error_concealment fmo \
         manage_dec_ref memmgr_nal_unit pic_queue welsDecoderExt common_tables cpu crt_util_safe_x memory_align \
         utils welsCodecTrace sad_common libc_shim expand_pic get_intra_predictor \
-        intra_pred_common";
+        intra_pred_common deblocking_common copy_mb decode_mb_aux";
     let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
     let given = std::env::var("NALCAST_OH_OPT").unwrap_or_default();
     let flags = given
