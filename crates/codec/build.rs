@@ -189,8 +189,10 @@ fn build_wasm() -> Result<(), String> {
     let manifest_dir = env_path("CARGO_MANIFEST_DIR")?;
     // clang 22 first (Debian's clang-22, which `make setup` installs): the same OpenH264 is 4.8 KB
     // smaller gzipped than with Debian's default clang 14, decoding as fast. Any clang works.
-    let clang = find_tool("NALCAST_CLANGXX", &["clang++-22", "clang++", "clang++-19", "clang++-16", "clang++-14"])?;
-    let ar = find_tool("NALCAST_LLVM_AR", &["llvm-ar-22", "llvm-ar", "llvm-ar-19", "llvm-ar-16", "llvm-ar-14"])?;
+    let clang =
+        find_tool("NALCAST_CLANGXX", &["clang++-22", "clang++", "clang++-19", "clang++-16", "clang++-14"])?;
+    let ar =
+        find_tool("NALCAST_LLVM_AR", &["llvm-ar-22", "llvm-ar", "llvm-ar-19", "llvm-ar-16", "llvm-ar-14"])?;
     let wasi_include =
         std::env::var("NALCAST_WASI_INCLUDE").unwrap_or_else(|_| "/usr/include/wasm32-wasi".to_string());
     if !Path::new(&wasi_include).join("stdlib.h").is_file() {
