@@ -80,7 +80,7 @@ impl Rng {
 #[wasm_bindgen_test]
 fn simd_conversion_equals_scalar_reference() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for (w, h) in [(2, 2), (8, 2), (16, 16), (18, 6), (176, 144), (330, 10), (64, 3)] {
+    for (w, h) in [(2, 2), (8, 2), (16, 16), (18, 6), (40, 4), (47, 5), (176, 144), (330, 10), (64, 3)] {
         for color in [
             ColorSpace { matrix: Matrix::Bt601, full_range: false },
             ColorSpace { matrix: Matrix::Bt601, full_range: true },

@@ -1,8 +1,12 @@
 //! YUV420p (I420) → RGBA conversion: a scalar reference and a wasm `simd128` fast path that is
 //! tested to give the same bytes.
 //!
-//! Both use the same 16.16 fixed-point arithmetic, so equality is exact, not approximate. The matrix
-//! (BT.601 or BT.709) and range (limited or full) come from the stream's SPS VUI (`Frame::color`).
+//! Both use the same 16-bit fixed-point arithmetic, so equality is exact, not approximate: each
+//! term is a Q15 rounding multiply (`i16x8.q15mulr_sat`) of a sample scaled by 128, giving the
+//! colour ×64, and the sums saturate at 16 bits as the SIMD lanes do. Every output is within 1 of
+//! the exact (floating-point, rounded) conversion; a test checks that over the whole YUV cube. The
+//! matrix (BT.601 or BT.709) and range (limited or full) come from the stream's SPS VUI
+//! (`Frame::color`).
 
 use crate::decoder::Frame;
 use nalcast_proto::sps::{ColorSpace, Matrix};
@@ -17,51 +21,61 @@ pub struct BufferSizeError {
     pub got: usize,
 }
 
-/// Fixed-point (×65536) conversion coefficients.
+/// Fixed-point conversion coefficients: Q15 factors applied to samples scaled by 128, so each term
+/// comes out as the colour contribution ×64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Coefficients {
     /// Luma offset: 16 for limited range, 0 for full.
-    pub y_offset: i32,
-    /// Luma gain.
-    pub y_gain: i32,
-    /// Cr contribution to R.
-    pub cr_r: i32,
-    /// Cb contribution to G (subtracted).
-    pub cb_g: i32,
-    /// Cr contribution to G (subtracted).
-    pub cr_g: i32,
-    /// Cb contribution to B.
-    pub cb_b: i32,
+    pub y_offset: i16,
+    /// Luma gain (255/219 for limited range, 1 for full) × 16384.
+    pub y_gain: i16,
+    /// Cr contribution to R × 16384.
+    pub cr_r: i16,
+    /// Cb contribution to G (subtracted) × 16384.
+    pub cb_g: i16,
+    /// Cr contribution to G (subtracted) × 16384.
+    pub cr_g: i16,
+    /// Cb contribution to B, less 2 (which is added as the scaled sample itself), × 16384: the
+    /// whole factor (up to 2.11) does not fit Q15.
+    pub cb_b_minus_2: i16,
 }
 
 impl Coefficients {
     /// Coefficients for a colour space (ITU-R BT.601 / BT.709 equations, H.264 Table E-5).
     pub fn for_color(color: ColorSpace) -> Coefficients {
-        let (y_offset, y_gain) = if color.full_range { (0, 65536) } else { (16, 76309) };
+        let (y_offset, y_gain) = if color.full_range { (0, 16384) } else { (16, 19077) };
         // Chroma gains: limited range scales by 255/224 on top of the full-range values.
-        let (cr_r, cb_g, cr_g, cb_b) = match (color.matrix, color.full_range) {
-            (Matrix::Bt601, false) => (104597, 25675, 53279, 132201),
-            (Matrix::Bt709, false) => (117489, 13975, 34925, 138438),
-            (Matrix::Bt601, true) => (91881, 22554, 46802, 116130),
-            (Matrix::Bt709, true) => (103206, 12277, 30679, 121609),
+        let (cr_r, cb_g, cr_g, cb_b_minus_2) = match (color.matrix, color.full_range) {
+            (Matrix::Bt601, false) => (26149, 6419, 13320, 282),
+            (Matrix::Bt709, false) => (29372, 3494, 8731, 1842),
+            (Matrix::Bt601, true) => (22970, 5639, 11701, -3736),
+            (Matrix::Bt709, true) => (25802, 3069, 7670, -2366),
         };
-        Coefficients { y_offset, y_gain, cr_r, cb_g, cr_g, cb_b }
+        Coefficients { y_offset, y_gain, cr_r, cb_g, cr_g, cb_b_minus_2 }
     }
 }
 
+/// `i16x8.q15mulr_sat` on one lane: `(a * b + 2^14) >> 15`, saturated.
 #[inline(always)]
-fn clamp8(v: i32) -> u8 {
-    v.clamp(0, 255) as u8
+fn q15(a: i16, b: i16) -> i16 {
+    ((a as i32 * b as i32 + 0x4000) >> 15).clamp(i16::MIN as i32, i16::MAX as i32) as i16
+}
+
+/// Colour ×64 → 8 bits, as `i16x8.shr_s` by 6 then `u8x16.narrow_i16x8` do it.
+#[inline(always)]
+fn out8(x: i16) -> u8 {
+    (x >> 6).clamp(0, 255) as u8
 }
 
 #[inline(always)]
 fn pixel(c: &Coefficients, y: u8, u: u8, v: u8) -> [u8; 4] {
-    let yy = (y as i32 - c.y_offset) * c.y_gain + 32768;
-    let (u, v) = (u as i32 - 128, v as i32 - 128);
+    // The luma term carries the rounding (+32, half of 64).
+    let yc = q15((y as i16 - c.y_offset) << 7, c.y_gain).saturating_add(32);
+    let (u7, v7) = ((u as i16 - 128) << 7, (v as i16 - 128) << 7);
     [
-        clamp8((yy + c.cr_r * v) >> 16),
-        clamp8((yy - c.cb_g * u - c.cr_g * v) >> 16),
-        clamp8((yy + c.cb_b * u) >> 16),
+        out8(yc.saturating_add(q15(v7, c.cr_r))),
+        out8(yc.saturating_sub(q15(u7, c.cb_g).saturating_add(q15(v7, c.cr_g)))),
+        out8(yc.saturating_add(u7).saturating_add(q15(u7, c.cb_b_minus_2))),
         255,
     ]
 }
@@ -111,30 +125,34 @@ pub const SIMD: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd12
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
-    //! wasm `simd128`: 8 pixels per step, the reference arithmetic in `i32x4` lanes.
+    //! wasm `simd128`: 16 pixels per step in `i16x8` lanes, the chroma terms computed once per two
+    //! pixels; the reference arithmetic lane for lane.
     use super::{Coefficients, Frame, pixel};
     use core::arch::wasm32::*;
 
+    /// Each of the low (`HIGH` false) or high four 16-bit lanes of `x`, twice: the chroma term of
+    /// one sample for the two pixels it covers.
     #[inline(always)]
-    fn four(c: &Coefficients, y: v128, u: v128, v: v128) -> v128 {
-        let yy = i32x4_add(
-            i32x4_mul(i32x4_sub(y, i32x4_splat(c.y_offset)), i32x4_splat(c.y_gain)),
-            i32x4_splat(32768),
-        );
-        let u = i32x4_sub(u, i32x4_splat(128));
-        let v = i32x4_sub(v, i32x4_splat(128));
-        let clamp = |x: v128| i32x4_min(i32x4_max(i32x4_shr(x, 16), i32x4_splat(0)), i32x4_splat(255));
-        let r = clamp(i32x4_add(yy, i32x4_mul(v, i32x4_splat(c.cr_r))));
-        let g = clamp(i32x4_sub(
-            i32x4_sub(yy, i32x4_mul(u, i32x4_splat(c.cb_g))),
-            i32x4_mul(v, i32x4_splat(c.cr_g)),
-        ));
-        let b = clamp(i32x4_add(yy, i32x4_mul(u, i32x4_splat(c.cb_b))));
-        v128_or(v128_or(r, i32x4_shl(g, 8)), v128_or(i32x4_shl(b, 16), i32x4_splat(0xff00_0000u32 as i32)))
+    fn pairs<const HIGH: bool>(x: v128) -> v128 {
+        if HIGH {
+            i8x16_shuffle::<8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15>(x, x)
+        } else {
+            i8x16_shuffle::<0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7>(x, x)
+        }
+    }
+
+    /// R, G, B (×64, luma rounding included) → 8 bits for 8 pixels each, as two `i16x8` halves.
+    #[inline(always)]
+    fn narrow(lo: v128, hi: v128) -> v128 {
+        u8x16_narrow_i16x8(i16x8_shr(lo, 6), i16x8_shr(hi, 6))
     }
 
     pub(super) fn convert(frame: &Frame<'_>, out: &mut [u8]) {
         let c = Coefficients::for_color(frame.color);
+        let (y_off, y_gain) = (i16x8_splat(c.y_offset), i16x8_splat(c.y_gain));
+        let (cr_r, cb_g, cr_g) = (i16x8_splat(c.cr_r), i16x8_splat(c.cb_g), i16x8_splat(c.cr_g));
+        let cb_b = i16x8_splat(c.cb_b_minus_2);
+        let (half, c128, alpha) = (i16x8_splat(32), i16x8_splat(128), u8x16_splat(255));
         let w = frame.width;
         let ch = frame.chroma_height();
         for row in 0..frame.height {
@@ -145,68 +163,55 @@ mod simd {
             let out_row = &mut out[row * w * 4..][..w * 4];
             let mut x = 0;
             if u_row.len() >= w / 2 && v_row.len() >= w / 2 {
-                while x + 8 <= w {
-                    // SAFETY: x + 8 <= w bounds the 8 luma bytes, x/2 + 4 <= w/2 bounds the 4 chroma
-                    // bytes, and the 32 output bytes lie inside `out_row` (w * 4 bytes).
+                while x + 16 <= w {
+                    // SAFETY: x + 16 <= w bounds the 16 luma bytes, x/2 + 8 <= w/2 bounds the 8
+                    // chroma bytes, and the 64 output bytes lie inside `out_row` (w * 4 bytes).
                     unsafe {
-                        let yv = v128_load64_zero(y_row.as_ptr().add(x) as *const u64);
-                        let uv = v128_load32_zero(u_row.as_ptr().add(x / 2) as *const u32);
-                        let vv = v128_load32_zero(v_row.as_ptr().add(x / 2) as *const u32);
-                        let y16 = u16x8_extend_low_u8x16(yv);
-                        // Each chroma sample serves two neighbouring pixels.
-                        let u2 = u16x8_extend_low_u8x16(i8x16_shuffle::<
-                            0,
-                            0,
-                            1,
-                            1,
-                            2,
-                            2,
-                            3,
-                            3,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                        >(uv, uv));
-                        let v2 = u16x8_extend_low_u8x16(i8x16_shuffle::<
-                            0,
-                            0,
-                            1,
-                            1,
-                            2,
-                            2,
-                            3,
-                            3,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                        >(vv, vv));
-                        let lo = four(
-                            &c,
-                            u32x4_extend_low_u16x8(y16),
-                            u32x4_extend_low_u16x8(u2),
-                            u32x4_extend_low_u16x8(v2),
+                        let yv = v128_load(y_row.as_ptr().add(x) as *const v128);
+                        let u7 =
+                            i16x8_shl(i16x8_sub(u16x8_load_extend_u8x8(u_row.as_ptr().add(x / 2)), c128), 7);
+                        let v7 =
+                            i16x8_shl(i16x8_sub(u16x8_load_extend_u8x8(v_row.as_ptr().add(x / 2)), c128), 7);
+                        let y_term = |y8: v128| {
+                            i16x8_add_sat(i16x8_q15mulr_sat(i16x8_shl(i16x8_sub(y8, y_off), 7), y_gain), half)
+                        };
+                        let y_lo = y_term(u16x8_extend_low_u8x16(yv));
+                        let y_hi = y_term(u16x8_extend_high_u8x16(yv));
+                        let r_c = i16x8_q15mulr_sat(v7, cr_r);
+                        let g_c = i16x8_add_sat(i16x8_q15mulr_sat(u7, cb_g), i16x8_q15mulr_sat(v7, cr_g));
+                        let b_q = i16x8_q15mulr_sat(u7, cb_b);
+                        let r = narrow(
+                            i16x8_add_sat(y_lo, pairs::<false>(r_c)),
+                            i16x8_add_sat(y_hi, pairs::<true>(r_c)),
                         );
-                        let hi = four(
-                            &c,
-                            u32x4_extend_high_u16x8(y16),
-                            u32x4_extend_high_u16x8(u2),
-                            u32x4_extend_high_u16x8(v2),
+                        let g = narrow(
+                            i16x8_sub_sat(y_lo, pairs::<false>(g_c)),
+                            i16x8_sub_sat(y_hi, pairs::<true>(g_c)),
                         );
+                        let b = narrow(
+                            i16x8_add_sat(i16x8_add_sat(y_lo, pairs::<false>(u7)), pairs::<false>(b_q)),
+                            i16x8_add_sat(i16x8_add_sat(y_hi, pairs::<true>(u7)), pairs::<true>(b_q)),
+                        );
+                        // R G B A interleaved: RG and BA byte pairs, then the pairs as 16-bit lanes.
+                        let rg_lo =
+                            i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(r, g);
+                        let rg_hi =
+                            i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(
+                                r, g,
+                            );
+                        let ba_lo =
+                            i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(b, alpha);
+                        let ba_hi =
+                            i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(
+                                b, alpha,
+                            );
                         let dst = out_row.as_mut_ptr().add(x * 4) as *mut v128;
-                        v128_store(dst, lo);
-                        v128_store(dst.add(1), hi);
+                        v128_store(dst, i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(rg_lo, ba_lo));
+                        v128_store(dst.add(1), i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(rg_lo, ba_lo));
+                        v128_store(dst.add(2), i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(rg_hi, ba_hi));
+                        v128_store(dst.add(3), i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(rg_hi, ba_hi));
                     }
-                    x += 8;
+                    x += 16;
                 }
             }
             let cw = frame.chroma_width();
@@ -244,6 +249,46 @@ mod tests {
                     assert!((px[ch] as i32 - rgb[ch]).abs() <= 1, "{yuv:?} -> {px:?}");
                 }
                 assert_eq!(px[3], 255);
+            }
+        }
+    }
+
+    /// The fixed-point reference is within 1 of the exact conversion (rounded) for every Y, U, V
+    /// (in steps of 3: 636,056 colours per colour space), in all four colour spaces.
+    #[test]
+    fn within_one_of_the_exact_conversion() {
+        let exact = |color: ColorSpace, y: u8, u: u8, v: u8| -> [i32; 3] {
+            let (kr, kb) = if color.matrix == Matrix::Bt709 { (0.2126, 0.0722) } else { (0.299, 0.114) };
+            let kg = 1.0 - kr - kb;
+            let (yy, cs) = if color.full_range {
+                (y as f64, 1.0)
+            } else {
+                ((y as f64 - 16.0) * 255.0 / 219.0, 255.0 / 224.0)
+            };
+            let (pb, pr) = ((u as f64 - 128.0) * cs, (v as f64 - 128.0) * cs);
+            let r = yy + 2.0 * (1.0 - kr) * pr;
+            let b = yy + 2.0 * (1.0 - kb) * pb;
+            let g = (yy - kr * r - kb * b) / kg;
+            [r, g, b].map(|x| x.round().clamp(0.0, 255.0) as i32)
+        };
+        for matrix in [Matrix::Bt601, Matrix::Bt709] {
+            for full_range in [false, true] {
+                let color = ColorSpace { matrix, full_range };
+                let c = Coefficients::for_color(color);
+                for y in (0..=255u8).step_by(3) {
+                    for u in (0..=255u8).step_by(3) {
+                        for v in (0..=255u8).step_by(3) {
+                            let got = pixel(&c, y, u, v);
+                            let want = exact(color, y, u, v);
+                            for ch in 0..3 {
+                                assert!(
+                                    (got[ch] as i32 - want[ch]).abs() <= 1,
+                                    "{color:?} yuv {y} {u} {v}: {got:?} vs {want:?}"
+                                );
+                            }
+                        }
+                    }
+                }
             }
         }
     }
