@@ -20,11 +20,26 @@ impl NalUnit<'_> {
     }
 }
 
+/// Whether any of the eight bytes of `x` is zero (the classic SWAR test: exact for "any").
+#[inline(always)]
+fn has_zero_byte(x: u64) -> bool {
+    x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080 != 0
+}
+
 /// Position of the next three-byte start code `00 00 01` at or after `from`.
 fn find_start_code(data: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while i + 3 <= data.len() {
-        // Skip quickly: a start code needs data[i + 2] == 1 and two zeros before it.
+        // Eight bytes at a time while none is zero: a start code begins with a zero byte.
+        if let Some(chunk) = data.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if !has_zero_byte(u64::from_le_bytes(word)) {
+                i += 8;
+                continue;
+            }
+        }
+        // Then byte-wise: a start code needs data[i + 2] == 1 and two zeros before it.
         match data[i + 2] {
             1 if data[i] == 0 && data[i + 1] == 0 => return Some(i),
             0 => i += 1,
@@ -192,6 +207,36 @@ mod tests {
     fn skips_leading_garbage_trailing_zeros_and_empty_units() {
         let data = [9, 9, 0, 0, 1, 0x41, 7, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0x41, 8, 0, 0];
         assert_eq!(payloads(&data), vec![vec![0x41, 7], vec![0x41, 8]]);
+    }
+
+    #[test]
+    fn start_code_search_equals_a_naive_scan() {
+        let naive = |d: &[u8], from: usize| {
+            (from..d.len().saturating_sub(2)).find(|&i| d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1)
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..80 {
+            for _ in 0..40 {
+                let data: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        [0, 0, 1, 3, 0x80, (seed >> 32) as u8][(seed % 6) as usize]
+                    })
+                    .collect();
+                for from in 0..=len + 1 {
+                    assert_eq!(find_start_code(&data, from), naive(&data, from), "{data:?} from {from}");
+                }
+            }
+        }
+        for byte in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [0x11u8; 8];
+                word[at] = byte;
+                assert_eq!(has_zero_byte(u64::from_le_bytes(word)), byte == 0, "{word:?}");
+            }
+        }
     }
 
     #[test]
