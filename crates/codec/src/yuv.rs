@@ -4,7 +4,7 @@
 //! Both use the same 16-bit fixed-point arithmetic, so equality is exact, not approximate: each
 //! term is a Q15 rounding multiply (`i16x8.q15mulr_sat`) of a sample scaled by 128, giving the
 //! colour ×64, and the sums saturate at 16 bits as the SIMD lanes do. Every output is within 1 of
-//! the exact (floating-point, rounded) conversion; a test checks that over the whole YUV cube. The
+//! the exact (floating-point, rounded) conversion; a test checks that across the YUV cube. The
 //! matrix (BT.601 or BT.709) and range (limited or full) come from the stream's SPS VUI
 //! (`Frame::color`).
 
