@@ -1,5 +1,5 @@
 //! nalcast across processes through a real NATS server (the Debian `nats-server`, started here on a
-//! free loopback port): an ingest node runs the pattern source, two delivery nodes (started before
+//! loopback port it picks itself): an ingest node runs the pattern source, two delivery nodes (started before
 //! and after it) relay it to WebSocket viewers with the same frame ids, keyframe requests travel
 //! back to the origin, and killing the ingest node stalls the stream on the delivery nodes until it
 //! comes back; a worker node's model results reach a delivery node's viewer keyed by the frame ids
@@ -32,11 +32,6 @@ bitrate = 300000
 /// announced later as they come).
 const QUICK_DISCOVERY: &str = "[bus]\ndiscover_ms = 300\n";
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 /// A `nats-server` of our own on loopback, killed on drop.
 struct Nats {
     url: String,
@@ -44,28 +39,40 @@ struct Nats {
 }
 
 impl Nats {
+    /// Starts nats-server on a port it picks and binds itself (`-p -1`), read from its "Listening
+    /// for client connections on …" log line. (Picking a free port here and passing it on left a
+    /// window in which another process could take it; the readiness probe then reached that
+    /// process, and a node later found the broker's port closed.)
     async fn start() -> Nats {
         let bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
             .into_iter()
             .find(|p| std::path::Path::new(p).is_file())
             .map(String::from)
             .unwrap_or_else(|| "nats-server".into());
-        let port = free_port();
-        let child = Command::new(&bin)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = Command::new(&bin)
+            .args(["-a", "127.0.0.1", "-p", "-1"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("cannot start {bin} ({e}): run scripts/setup.sh to install nats-server")
             });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen on {port} within 10 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Nats { url: format!("nats://127.0.0.1:{port}"), _child: child }
+        let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        const LISTENING: &str = "Listening for client connections on ";
+        let addr = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(line) = log.next_line().await.expect("read nats-server log") {
+                if let Some(at) = line.find(LISTENING) {
+                    return line[at + LISTENING.len()..].trim().to_string();
+                }
+            }
+            panic!("nats-server exited before listening")
+        })
+        .await
+        .expect("nats-server did not listen within 10 s");
+        // Keep draining its log so a full pipe never blocks it.
+        tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+        Nats { url: format!("nats://{addr}"), _child: child }
     }
 }
 
