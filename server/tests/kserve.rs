@@ -131,6 +131,16 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local addr").port()
 }
 
+/// A loopback port that refuses connections for as long as the returned socket lives: bound, never
+/// listening, so no other process can take it meanwhile (a port found free and released could be
+/// taken by a parallel test before the connect, and then accept it).
+fn dead_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().expect("addr")).expect("bind 127.0.0.1:0");
+    let port = socket.local_addr().expect("local addr").port();
+    (socket, port)
+}
+
 /// The test pattern as it will look: a grey (neutral-chroma) texture and a saturated orange square
 /// (Y=235, U=16, V=240) where `pattern::square` puts it in picture `n`.
 fn pattern_picture(n: u64, width: usize, height: usize) -> Picture {
@@ -289,7 +299,8 @@ fn dead_ports_and_garbage_are_typed_errors() {
     let picture = pattern_picture(0, 64, 48);
 
     // Nobody listens.
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let (_held, port) = dead_port();
+    let dead = format!("http://127.0.0.1:{port}");
     let mut model = KServe::new(options(&dead)).expect("options");
     assert!(matches!(model.infer(&picture), Err(KServeError::Connect { .. })));
     assert!(matches!(model.analyze(&picture), Err(InferError::Server(_))));
