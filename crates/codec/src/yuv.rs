@@ -75,7 +75,8 @@ fn pixel(c: &Coefficients, y: u8, u: u8, v: u8) -> [u8; 4] {
     [
         out8(yc.saturating_add(q15(v7, c.cr_r))),
         out8(yc.saturating_sub(q15(u7, c.cb_g).saturating_add(q15(v7, c.cr_g)))),
-        out8(yc.saturating_add(u7).saturating_add(q15(u7, c.cb_b_minus_2))),
+        // u7 + its remainder term never saturates (|sum| < 18300), so it is one chroma term.
+        out8(yc.saturating_add(u7.saturating_add(q15(u7, c.cb_b_minus_2)))),
         255,
     ]
 }
@@ -147,80 +148,120 @@ mod simd {
         u8x16_narrow_i16x8(i16x8_shr(lo, 6), i16x8_shr(hi, 6))
     }
 
+    /// The chroma terms of 16 pixels (8 chroma samples), each already doubled for its two pixels:
+    /// R, G (subtracted) and B, low and high halves.
+    struct Chroma {
+        r: (v128, v128),
+        g: (v128, v128),
+        b: (v128, v128),
+    }
+
     pub(super) fn convert(frame: &Frame<'_>, out: &mut [u8]) {
         let c = Coefficients::for_color(frame.color);
-        let (y_off, y_gain) = (i16x8_splat(c.y_offset), i16x8_splat(c.y_gain));
-        let (cr_r, cb_g, cr_g) = (i16x8_splat(c.cr_r), i16x8_splat(c.cb_g), i16x8_splat(c.cr_g));
-        let cb_b = i16x8_splat(c.cb_b_minus_2);
-        let (half, c128, alpha) = (i16x8_splat(32), i16x8_splat(128), u8x16_splat(255));
         let w = frame.width;
         let ch = frame.chroma_height();
-        for row in 0..frame.height {
-            let y_row = &frame.y[row * frame.y_stride..][..w];
+        // Rows go in pairs that share a chroma row: its terms are computed once for both.
+        let mut row = 0;
+        while row < frame.height {
             let cr = (row / 2).min(ch.saturating_sub(1));
             let u_row = frame.u.get(cr * frame.uv_stride..).unwrap_or(&[]);
             let v_row = frame.v.get(cr * frame.uv_stride..).unwrap_or(&[]);
-            let out_row = &mut out[row * w * 4..][..w * 4];
-            let mut x = 0;
-            if u_row.len() >= w / 2 && v_row.len() >= w / 2 {
-                while x + 16 <= w {
-                    // SAFETY: x + 16 <= w bounds the 16 luma bytes, x/2 + 8 <= w/2 bounds the 8
-                    // chroma bytes, and the 64 output bytes lie inside `out_row` (w * 4 bytes).
-                    unsafe {
-                        let yv = v128_load(y_row.as_ptr().add(x) as *const v128);
-                        let u7 =
-                            i16x8_shl(i16x8_sub(u16x8_load_extend_u8x8(u_row.as_ptr().add(x / 2)), c128), 7);
-                        let v7 =
-                            i16x8_shl(i16x8_sub(u16x8_load_extend_u8x8(v_row.as_ptr().add(x / 2)), c128), 7);
-                        let y_term = |y8: v128| {
-                            i16x8_add_sat(i16x8_q15mulr_sat(i16x8_shl(i16x8_sub(y8, y_off), 7), y_gain), half)
-                        };
-                        let y_lo = y_term(u16x8_extend_low_u8x16(yv));
-                        let y_hi = y_term(u16x8_extend_high_u8x16(yv));
-                        let r_c = i16x8_q15mulr_sat(v7, cr_r);
-                        let g_c = i16x8_add_sat(i16x8_q15mulr_sat(u7, cb_g), i16x8_q15mulr_sat(v7, cr_g));
-                        let b_q = i16x8_q15mulr_sat(u7, cb_b);
-                        let r = narrow(
-                            i16x8_add_sat(y_lo, pairs::<false>(r_c)),
-                            i16x8_add_sat(y_hi, pairs::<true>(r_c)),
-                        );
-                        let g = narrow(
-                            i16x8_sub_sat(y_lo, pairs::<false>(g_c)),
-                            i16x8_sub_sat(y_hi, pairs::<true>(g_c)),
-                        );
-                        let b = narrow(
-                            i16x8_add_sat(i16x8_add_sat(y_lo, pairs::<false>(u7)), pairs::<false>(b_q)),
-                            i16x8_add_sat(i16x8_add_sat(y_hi, pairs::<true>(u7)), pairs::<true>(b_q)),
-                        );
-                        // R G B A interleaved: RG and BA byte pairs, then the pairs as 16-bit lanes.
-                        let rg_lo =
-                            i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(r, g);
-                        let rg_hi =
-                            i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(
-                                r, g,
-                            );
-                        let ba_lo =
-                            i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(b, alpha);
-                        let ba_hi =
-                            i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(
-                                b, alpha,
-                            );
-                        let dst = out_row.as_mut_ptr().add(x * 4) as *mut v128;
-                        v128_store(dst, i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(rg_lo, ba_lo));
-                        v128_store(dst.add(1), i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(rg_lo, ba_lo));
-                        v128_store(dst.add(2), i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(rg_hi, ba_hi));
-                        v128_store(dst.add(3), i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(rg_hi, ba_hi));
-                    }
-                    x += 16;
+            let y0 = &frame.y[row * frame.y_stride..][..w];
+            let (out0, rest) = out[row * w * 4..].split_at_mut(w * 4);
+            if row + 1 < frame.height {
+                let y1 = &frame.y[(row + 1) * frame.y_stride..][..w];
+                rows::<true>(&c, [y0, y1], u_row, v_row, out0, &mut rest[..w * 4]);
+            } else {
+                rows::<false>(&c, [y0, y0], u_row, v_row, out0, &mut []);
+            }
+            row += 2;
+        }
+    }
+
+    /// Converts one row (`TWO` false: `y[0]` into `out0`) or two rows sharing `u_row`/`v_row`.
+    #[inline(always)]
+    fn rows<const TWO: bool>(
+        c: &Coefficients,
+        y: [&[u8]; 2],
+        u_row: &[u8],
+        v_row: &[u8],
+        out0: &mut [u8],
+        out1: &mut [u8],
+    ) {
+        let w = y[0].len();
+        let mut x = 0;
+        if u_row.len() >= w / 2 && v_row.len() >= w / 2 {
+            let (cr_r, cb_g, cr_g) = (i16x8_splat(c.cr_r), i16x8_splat(c.cb_g), i16x8_splat(c.cr_g));
+            let (cb_b, c128) = (i16x8_splat(c.cb_b_minus_2), i16x8_splat(128));
+            while x + 16 <= w {
+                // SAFETY: x/2 + 8 <= w/2 <= the chroma rows' lengths bounds the 8 chroma bytes.
+                let (u8s, v8s) = unsafe {
+                    (
+                        u16x8_load_extend_u8x8(u_row.as_ptr().add(x / 2)),
+                        u16x8_load_extend_u8x8(v_row.as_ptr().add(x / 2)),
+                    )
+                };
+                let u7 = i16x8_shl(i16x8_sub(u8s, c128), 7);
+                let v7 = i16x8_shl(i16x8_sub(v8s, c128), 7);
+                let r_c = i16x8_q15mulr_sat(v7, cr_r);
+                let g_c = i16x8_add_sat(i16x8_q15mulr_sat(u7, cb_g), i16x8_q15mulr_sat(v7, cr_g));
+                let b_c = i16x8_add_sat(u7, i16x8_q15mulr_sat(u7, cb_b));
+                let k = Chroma {
+                    r: (pairs::<false>(r_c), pairs::<true>(r_c)),
+                    g: (pairs::<false>(g_c), pairs::<true>(g_c)),
+                    b: (pairs::<false>(b_c), pairs::<true>(b_c)),
+                };
+                sixteen(c, y[0], x, &k, out0);
+                if TWO {
+                    sixteen(c, y[1], x, &k, out1);
                 }
+                x += 16;
             }
-            let cw = frame.chroma_width();
-            for (i, px) in out_row.chunks_exact_mut(4).enumerate().skip(x) {
-                let ci = (i / 2).min(cw.saturating_sub(1));
-                let u = u_row.get(ci).copied().unwrap_or(128);
-                let v = v_row.get(ci).copied().unwrap_or(128);
-                px.copy_from_slice(&pixel(&c, y_row[i], u, v));
-            }
+        }
+        tail(c, y[0], u_row, v_row, x, out0);
+        if TWO {
+            tail(c, y[1], u_row, v_row, x, out1);
+        }
+    }
+
+    /// 16 pixels of one row from `x`: luma terms plus the shared chroma terms, stored as RGBA.
+    #[inline(always)]
+    fn sixteen(c: &Coefficients, y_row: &[u8], x: usize, k: &Chroma, out_row: &mut [u8]) {
+        let (y_off, y_gain, half) = (i16x8_splat(c.y_offset), i16x8_splat(c.y_gain), i16x8_splat(32));
+        let alpha = u8x16_splat(255);
+        assert!(x + 16 <= y_row.len() && (x + 16) * 4 <= out_row.len());
+        // SAFETY: the assert above bounds the 16 luma bytes and the 64 output bytes.
+        unsafe {
+            let yv = v128_load(y_row.as_ptr().add(x) as *const v128);
+            let y_term =
+                |y8: v128| i16x8_add_sat(i16x8_q15mulr_sat(i16x8_shl(i16x8_sub(y8, y_off), 7), y_gain), half);
+            let y_lo = y_term(u16x8_extend_low_u8x16(yv));
+            let y_hi = y_term(u16x8_extend_high_u8x16(yv));
+            let r = narrow(i16x8_add_sat(y_lo, k.r.0), i16x8_add_sat(y_hi, k.r.1));
+            let g = narrow(i16x8_sub_sat(y_lo, k.g.0), i16x8_sub_sat(y_hi, k.g.1));
+            let b = narrow(i16x8_add_sat(y_lo, k.b.0), i16x8_add_sat(y_hi, k.b.1));
+            // R G B A interleaved: RG and BA byte pairs, then the pairs as 16-bit lanes.
+            let rg_lo = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(r, g);
+            let rg_hi = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(r, g);
+            let ba_lo = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(b, alpha);
+            let ba_hi =
+                i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(b, alpha);
+            let dst = out_row.as_mut_ptr().add(x * 4) as *mut v128;
+            v128_store(dst, i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(rg_lo, ba_lo));
+            v128_store(dst.add(1), i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(rg_lo, ba_lo));
+            v128_store(dst.add(2), i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(rg_hi, ba_hi));
+            v128_store(dst.add(3), i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(rg_hi, ba_hi));
+        }
+    }
+
+    /// The pixels from `x` to the row's end, one at a time (the reference arithmetic).
+    fn tail(c: &Coefficients, y_row: &[u8], u_row: &[u8], v_row: &[u8], x: usize, out_row: &mut [u8]) {
+        let cw = y_row.len() / 2;
+        for (i, px) in out_row.chunks_exact_mut(4).enumerate().skip(x) {
+            let ci = (i / 2).min(cw.saturating_sub(1));
+            let u = u_row.get(ci).copied().unwrap_or(128);
+            let v = v_row.get(ci).copied().unwrap_or(128);
+            px.copy_from_slice(&pixel(c, y_row[i], u, v));
         }
     }
 }
