@@ -8,7 +8,7 @@
 //! const rest = dec.flush();          // end of stream: pictures held back for reordering
 //! frames[0].width; frames[0].height; frames[0].i420(); // tight Y, then U, then V, cropped
 //! dec.decodeAndPaint(bytes, canvas); // paint the newest picture without copying it out of wasm
-//! dec.decodeEach(bytes, ts, (w, h, ts, matrix, fullRange) => pooledUint8Array); // for workers
+//! dec.decodeEach(bytes, ts, (w, h, ts, matrix, fullRange, yStride, uvStride) => pooledUint8Array); // workers
 //! ```
 //! Bitstream errors never throw: the decoder conceals, recovers at the next IDR at the latest, and
 //! reports them in `lastError` / `errorCount`.
@@ -84,28 +84,56 @@ impl JsFrame {
     }
 }
 
-/// Copies `frame` as tight I420 into the `Uint8Array` that `sink` returns for it.
-fn hand_over(tight: &mut Vec<u8>, frame: &Frame<'_>, sink: &js_sys::Function) -> Result<(), JsValue> {
-    tight.clear();
-    frame.write_i420(tight);
+/// Copies `frame` into the `Uint8Array` that `sink` returns for it: as tight I420 (repacked through
+/// `tight`), or with `keep_strides` as its three planes with the decoder's row strides, each copied
+/// in one piece (see [`crate::picture::strided_len`]).
+fn hand_over(
+    tight: &mut Vec<u8>,
+    keep_strides: bool,
+    frame: &Frame<'_>,
+    sink: &js_sys::Function,
+) -> Result<(), JsValue> {
+    let (w, h) = (frame.width, frame.height);
+    let (y_stride, uv_stride) = if keep_strides { (frame.y_stride, frame.uv_stride) } else { (w, w / 2) };
+    let (y_len, c_len) = crate::picture::strided_len(w, h, y_stride, uv_stride)
+        .ok_or_else(|| JsValue::from_str("decodeEach: picture layout out of range"))?;
+    let planes = if keep_strides {
+        match (frame.y.get(..y_len), frame.u.get(..c_len), frame.v.get(..c_len)) {
+            (Some(y), Some(u), Some(v)) => [y, u, v],
+            _ => return Err(JsValue::from_str("decodeEach: decoder planes shorter than their layout")),
+        }
+    } else {
+        tight.clear();
+        frame.write_i420(tight);
+        let (y, uv) = tight.split_at(y_len);
+        let (u, v) = uv.split_at(c_len);
+        [y, u, v]
+    };
     let args = js_sys::Array::new();
-    args.push(&JsValue::from(frame.width as u32));
-    args.push(&JsValue::from(frame.height as u32));
+    args.push(&JsValue::from(w as u32));
+    args.push(&JsValue::from(h as u32));
     args.push(&JsValue::from(frame.timestamp as f64));
     args.push(&JsValue::from_str(matrix_name(frame.color.matrix)));
     args.push(&JsValue::from(frame.color.full_range));
+    args.push(&JsValue::from(y_stride as u32));
+    args.push(&JsValue::from(uv_stride as u32));
     let dest = sink
         .apply(&JsValue::NULL, &args)?
         .dyn_into::<js_sys::Uint8Array>()
         .map_err(|_| JsValue::from_str("decodeEach: the sink must return a Uint8Array"))?;
-    if (dest.length() as usize) < tight.len() {
+    let need = y_len + 2 * c_len;
+    if (dest.length() as usize) < need {
         return Err(JsValue::from_str(&format!(
-            "decodeEach: the sink returned {} bytes, the picture needs {}",
+            "decodeEach: the sink returned {} bytes, the picture needs {need}",
             dest.length(),
-            tight.len()
         )));
     }
-    dest.subarray(0, tight.len() as u32).copy_from(tight);
+    let mut at = 0u32;
+    for plane in planes {
+        let end = at + plane.len() as u32;
+        dest.subarray(at, end).copy_from(plane);
+        at = end;
+    }
     Ok(())
 }
 
@@ -126,6 +154,8 @@ pub struct JsDecoder {
     last_error: Option<String>,
     /// Tight I420 of the latest picture for `decodeEach`, reused across pictures.
     tight: Vec<u8>,
+    /// `decodeEach` hands over planes with their row strides instead of tight I420 (`keepStrides`).
+    keep_strides: bool,
     /// Timestamp of the latest picture that came out.
     last_timestamp: Option<f64>,
     /// Each call's bytes end an access unit: its picture comes out at once (`lowDelay`).
@@ -162,6 +192,7 @@ impl JsDecoder {
             painter: Painter::default(),
             last_error: None,
             tight: Vec::new(),
+            keep_strides: false,
             last_timestamp: None,
             low_delay: false,
         })
@@ -212,10 +243,14 @@ impl JsDecoder {
     }
 
     /// Decodes like `decode` and hands each picture to `sink(width, height, timestamp, matrix,
-    /// fullRange)`, which returns a `Uint8Array` of at least `width*height*3/2` bytes (e.g. from a pool
-    /// of transferable buffers); the tight I420 picture is copied into it. No `Frame` objects and no
-    /// per-picture allocation: this is how the decode worker feeds the paint worker. Returns how many
-    /// pictures came out; throws if `sink` throws or returns something too small.
+    /// fullRange, yStride, uvStride)`, which returns a `Uint8Array` (e.g. from a pool of
+    /// transferable buffers) that the picture is copied into. By default the picture is tight I420
+    /// (`width*height*3/2` bytes, strides `width` and `width/2`); with `keepStrides` it is the
+    /// decoder's three planes with their row strides, one copy each and no repacking:
+    /// `yStride*(height-1)+width` Y bytes, then U and V of `uvStride*(height/2-1)+width/2` each
+    /// (`PicturePainter.paint` takes the strides). No `Frame` objects and no per-picture allocation:
+    /// this is how the decode worker feeds the paint worker. Returns how many pictures came out;
+    /// throws if `sink` throws or returns something too small.
     #[wasm_bindgen(js_name = decodeEach)]
     pub fn decode_each(
         &mut self,
@@ -223,13 +258,14 @@ impl JsDecoder {
         timestamp: Option<f64>,
         sink: &js_sys::Function,
     ) -> Result<u32, JsValue> {
-        let (tight, mut count, mut sink_result) = (&mut self.tight, 0u32, Ok(()));
+        let (tight, keep_strides, mut count, mut sink_result) =
+            (&mut self.tight, self.keep_strides, 0u32, Ok(()));
         let last = &mut self.last_timestamp;
         let result = feed(&mut self.inner, self.low_delay, bytes, timestamp_arg(timestamp), |f| {
             count += 1;
             *last = Some(f.timestamp as f64);
             if sink_result.is_ok() {
-                sink_result = hand_over(tight, &f, sink);
+                sink_result = hand_over(tight, keep_strides, &f, sink);
             }
         });
         self.last_error = result.err().map(|e| e.to_string());
@@ -239,13 +275,14 @@ impl JsDecoder {
     /// Like `flush`, handing the held-back pictures to `sink` as `decodeEach` does.
     #[wasm_bindgen(js_name = flushEach)]
     pub fn flush_each(&mut self, sink: &js_sys::Function) -> Result<u32, JsValue> {
-        let (tight, mut count, mut sink_result) = (&mut self.tight, 0u32, Ok(()));
+        let (tight, keep_strides, mut count, mut sink_result) =
+            (&mut self.tight, self.keep_strides, 0u32, Ok(()));
         let last = &mut self.last_timestamp;
         let result = self.inner.flush(|f| {
             count += 1;
             *last = Some(f.timestamp as f64);
             if sink_result.is_ok() {
-                sink_result = hand_over(tight, &f, sink);
+                sink_result = hand_over(tight, keep_strides, &f, sink);
             }
         });
         self.last_error = result.err().map(|e| e.to_string());
@@ -279,6 +316,19 @@ impl JsDecoder {
     #[wasm_bindgen(setter, js_name = lowDelay)]
     pub fn set_low_delay(&mut self, on: bool) {
         self.low_delay = on;
+    }
+
+    /// Whether `decodeEach`/`flushEach` hand over planes with the decoder's row strides (one copy)
+    /// rather than tight I420 (repacked first). Off by default.
+    #[wasm_bindgen(getter, js_name = keepStrides)]
+    pub fn keep_strides(&self) -> bool {
+        self.keep_strides
+    }
+
+    /// Sets `keepStrides`.
+    #[wasm_bindgen(setter, js_name = keepStrides)]
+    pub fn set_keep_strides(&mut self, on: bool) {
+        self.keep_strides = on;
     }
 
     /// Timestamp of the latest picture that came out of any `decode*`/`flush*` call (for

@@ -9,6 +9,28 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlCanvasElement, OffscreenCanvas};
 
+/// Largest picture side `PicturePainter` takes (and, doubled, the largest luma stride).
+const MAX_SIDE: usize = 16384;
+
+/// Bytes of the Y plane and of each chroma plane of a `width`×`height` 4:2:0 picture whose rows are
+/// `y_stride` and `uv_stride` apart, the last row unpadded; `None` if a stride is narrower than its
+/// row or the sizes overflow.
+pub(crate) fn strided_len(
+    width: usize,
+    height: usize,
+    y_stride: usize,
+    uv_stride: usize,
+) -> Option<(usize, usize)> {
+    let (cw, ch) = (width / 2, height / 2);
+    if y_stride < width || uv_stride < cw || height == 0 {
+        return None;
+    }
+    let y = y_stride.checked_mul(height - 1)?.checked_add(width)?;
+    let c = if ch == 0 { 0 } else { uv_stride.checked_mul(ch - 1)?.checked_add(cw)? };
+    y.checked_add(c.checked_mul(2)?)?;
+    Some((y, c))
+}
+
 /// Paints I420 pictures given as `Uint8Array`s (JS `PicturePainter`).
 #[wasm_bindgen(js_name = PicturePainter)]
 #[derive(Debug)]
@@ -29,9 +51,12 @@ impl JsPicturePainter {
         Ok(JsPicturePainter { canvas, painter: Painter::default(), input: Vec::new() })
     }
 
-    /// Paints a tight I420 picture (`width*height` Y bytes, then U and V of `width/2 * height/2`),
-    /// resizing the canvas to it. `matrix` is `"bt601"` or `"bt709"`. Throws on a short buffer or
-    /// odd/zero sizes; the canvas keeps its previous picture then.
+    /// Paints an I420 picture, resizing the canvas to it: tight (`width*height` Y bytes, then U
+    /// and V of `width/2 * height/2`), or with row strides `yStride`/`uvStride` as `decodeEach`
+    /// hands them over with `keepStrides`. `matrix` is `"bt601"` or `"bt709"`. Throws on a short
+    /// buffer, odd/zero sizes or strides narrower than a row; the canvas keeps its previous picture
+    /// then.
+    #[allow(clippy::too_many_arguments)]
     pub fn paint(
         &mut self,
         i420: &js_sys::Uint8Array,
@@ -39,12 +64,20 @@ impl JsPicturePainter {
         height: u32,
         matrix: &str,
         full_range: bool,
+        y_stride: Option<u32>,
+        uv_stride: Option<u32>,
     ) -> Result<(), JsValue> {
         let (w, h) = (width as usize, height as usize);
-        if w == 0 || h == 0 || w % 2 == 1 || h % 2 == 1 || w > 16384 || h > 16384 {
+        if w == 0 || h == 0 || w % 2 == 1 || h % 2 == 1 || w > MAX_SIDE || h > MAX_SIDE {
             return Err(JsValue::from_str(&format!("PicturePainter: bad picture size {width}x{height}")));
         }
-        let (luma, chroma) = (w * h, (w / 2) * (h / 2));
+        let (ys, cs) = (y_stride.map_or(w, |s| s as usize), uv_stride.map_or(w / 2, |s| s as usize));
+        let Some((luma, chroma)) = strided_len(w, h, ys, cs).filter(|_| ys <= 2 * MAX_SIDE && cs <= MAX_SIDE)
+        else {
+            return Err(JsValue::from_str(&format!(
+                "PicturePainter: strides {ys}/{cs} do not fit a {width}x{height} picture"
+            )));
+        };
         let need = luma + 2 * chroma;
         if (i420.length() as usize) < need {
             return Err(JsValue::from_str(&format!(
@@ -64,8 +97,8 @@ impl JsPicturePainter {
             y: &self.input[..luma],
             u: &self.input[luma..luma + chroma],
             v: &self.input[luma + chroma..need],
-            y_stride: w,
-            uv_stride: w / 2,
+            y_stride: ys,
+            uv_stride: cs,
             color: ColorSpace { matrix, full_range },
             timestamp: 0,
         };

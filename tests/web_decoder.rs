@@ -205,25 +205,47 @@ fn hostile_bytes_never_trap_and_the_decoder_recovers_at_the_next_idr() {
     assert_eq!(hex(&hasher.finalize()), BA_MW_D_SHA1);
 }
 
+/// A picture a `keeping_sink` was handed: width, height, the two row strides and the bytes.
+type Kept = (u32, u32, u32, u32, js_sys::Uint8Array);
+
 /// A `decodeEach` sink that hands out fresh arrays of `extra` bytes more than asked (negative: less)
-/// and keeps them, with the picture sizes it was told.
+/// and keeps them, with the picture sizes and strides it was told.
 #[allow(clippy::type_complexity)]
 fn keeping_sink(
     extra: i64,
 ) -> (
-    wasm_bindgen::closure::Closure<dyn FnMut(u32, u32, f64, String, bool) -> JsValue>,
-    std::rc::Rc<std::cell::RefCell<Vec<(u32, u32, js_sys::Uint8Array)>>>,
+    wasm_bindgen::closure::Closure<dyn FnMut(u32, u32, f64, String, bool, u32, u32) -> JsValue>,
+    std::rc::Rc<std::cell::RefCell<Vec<Kept>>>,
 ) {
     let kept = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let store = kept.clone();
-    let sink =
-        wasm_bindgen::closure::Closure::new(move |w: u32, h: u32, _ts: f64, _m: String, _full: bool| {
-            let need = (w * h + 2 * (w / 2) * (h / 2)) as i64;
+    let sink = wasm_bindgen::closure::Closure::new(
+        move |w: u32, h: u32, _ts: f64, _m: String, _full: bool, ys: u32, cs: u32| {
+            let need = (ys * (h - 1) + w + 2 * (cs * (h / 2 - 1) + w / 2)) as i64;
             let array = js_sys::Uint8Array::new_with_length((need + extra).max(0) as u32);
-            store.borrow_mut().push((w, h, array.clone()));
+            store.borrow_mut().push((w, h, ys, cs, array.clone()));
             JsValue::from(array)
-        });
+        },
+    );
     (sink, kept)
+}
+
+/// The tight I420 of a kept picture, whatever its strides.
+fn repack((w, h, ys, cs, array): &Kept) -> Vec<u8> {
+    let bytes = array.to_vec();
+    let (w, h, ys, cs) = (*w as usize, *h as usize, *ys as usize, *cs as usize);
+    let y_len = ys * (h - 1) + w;
+    let c_len = cs * (h / 2 - 1) + w / 2;
+    let mut out = Vec::new();
+    for y in 0..h {
+        out.extend_from_slice(&bytes[y * ys..][..w]);
+    }
+    for plane in [y_len, y_len + c_len] {
+        for y in 0..h / 2 {
+            out.extend_from_slice(&bytes[plane + y * cs..][..w / 2]);
+        }
+    }
+    out
 }
 
 #[wasm_bindgen_test]
@@ -236,7 +258,8 @@ fn decode_each_hands_over_bit_exact_pictures_and_painter_paints_them_like_decode
     let kept = kept.borrow();
     assert_eq!(n as usize, kept.len());
     let mut hasher = Sha1::new();
-    for (w, h, array) in kept.iter() {
+    for (w, h, ys, cs, array) in kept.iter() {
+        assert_eq!((*ys, *cs), (*w, *w / 2), "tight unless keepStrides");
         let len = (w * h * 3 / 2) as usize;
         hasher.update(&array.to_vec()[..len]);
     }
@@ -249,8 +272,8 @@ fn decode_each_hands_over_bit_exact_pictures_and_painter_paints_them_like_decode
     };
     let (a, b) = (canvas(0), canvas(1));
     let mut painter = JsPicturePainter::new(JsValue::from(a.clone())).expect("painter");
-    let (w, h, last) = kept.last().expect("pictures");
-    painter.paint(last, *w, *h, "bt601", false).expect("paints");
+    let (w, h, _, _, last) = kept.last().expect("pictures");
+    painter.paint(last, *w, *h, "bt601", false, None, None).expect("paints");
     let mut direct = JsDecoder::new().expect("decoder");
     direct.decode_and_paint(BA_MW_D, JsValue::from(b.clone()), None).expect("paints");
     direct.flush_and_paint(JsValue::from(b.clone())).expect("paints");
@@ -264,12 +287,68 @@ fn decode_each_hands_over_bit_exact_pictures_and_painter_paints_them_like_decode
 
     // Bad input to the painter is an error, not a trap, and the canvas keeps its picture.
     let before = pixels(&a);
-    assert!(painter.paint(last, *w, *h + 2, "bt601", false).is_err(), "short buffer");
-    assert!(painter.paint(last, 175, 144, "bt601", false).is_err(), "odd width");
-    assert!(painter.paint(last, 0, 0, "bt601", false).is_err(), "empty");
-    assert!(painter.paint(last, 1 << 20, 2, "bt601", false).is_err(), "huge");
+    assert!(painter.paint(last, *w, *h + 2, "bt601", false, None, None).is_err(), "short buffer");
+    assert!(painter.paint(last, 175, 144, "bt601", false, None, None).is_err(), "odd width");
+    assert!(painter.paint(last, 0, 0, "bt601", false, None, None).is_err(), "empty");
+    assert!(painter.paint(last, 1 << 20, 2, "bt601", false, None, None).is_err(), "huge");
     assert_eq!(pixels(&a), before);
     assert!(JsPicturePainter::new(JsValue::from_str("not a canvas")).is_err());
+}
+
+#[wasm_bindgen_test]
+fn keep_strides_hands_over_the_planes_as_they_are_and_painter_takes_them() {
+    use nalcast::picture::JsPicturePainter;
+    let (sink, kept) = keeping_sink(0);
+    let mut dec = JsDecoder::new().expect("decoder");
+    dec.set_keep_strides(true);
+    assert!(dec.keep_strides());
+    let mut n = dec.decode_each(BA_MW_D, None, sink.as_ref().unchecked_ref()).expect("sink takes them");
+    n += dec.flush_each(sink.as_ref().unchecked_ref()).expect("sink takes them");
+    let kept = kept.borrow();
+    assert_eq!(n as usize, kept.len());
+    let mut hasher = Sha1::new();
+    for k in kept.iter() {
+        assert!(k.2 > k.0 && k.3 > k.0 / 2, "the decoder's planes are padded: strides {} {}", k.2, k.3);
+        hasher.update(repack(k));
+    }
+    assert_eq!(
+        hex(&hasher.finalize()),
+        BA_MW_D_SHA1,
+        "strided decodeEach output differs from the conformance hash"
+    );
+
+    // Painted with its strides, the last picture looks exactly as decodeAndPaint paints it.
+    let document = web_sys::window().and_then(|w| w.document()).expect("document");
+    let canvas = |_| -> web_sys::HtmlCanvasElement {
+        document.create_element("canvas").expect("canvas").dyn_into().expect("is a canvas")
+    };
+    let (a, b) = (canvas(0), canvas(1));
+    let mut painter = JsPicturePainter::new(JsValue::from(a.clone())).expect("painter");
+    let (w, h, ys, cs, last) = kept.last().expect("pictures");
+    painter.paint(last, *w, *h, "bt601", false, Some(*ys), Some(*cs)).expect("paints");
+    let mut direct = JsDecoder::new().expect("decoder");
+    direct.decode_and_paint(BA_MW_D, JsValue::from(b.clone()), None).expect("paints");
+    direct.flush_and_paint(JsValue::from(b.clone())).expect("paints");
+    let pixels = |c: &web_sys::HtmlCanvasElement| {
+        let ctx: web_sys::CanvasRenderingContext2d =
+            c.get_context("2d").expect("ctx").expect("ctx").dyn_into().expect("2d");
+        ctx.get_image_data(0.0, 0.0, c.width() as f64, c.height() as f64).expect("pixels").data().0
+    };
+    assert_eq!(pixels(&a), pixels(&b));
+
+    // Strides narrower than a row, or a buffer short of the strided layout, are errors.
+    let before = pixels(&a);
+    assert!(painter.paint(last, *w, *h, "bt601", false, Some(*w - 2), Some(*cs)).is_err(), "narrow Y");
+    assert!(painter.paint(last, *w, *h, "bt601", false, Some(*ys), Some(*w / 2 - 1)).is_err(), "narrow UV");
+    assert!(painter.paint(last, *w, *h, "bt601", false, Some(*ys + 64), Some(*cs)).is_err(), "short buffer");
+    assert!(painter.paint(last, *w, *h, "bt601", false, Some(u32::MAX), Some(u32::MAX)).is_err(), "huge");
+    assert_eq!(pixels(&a), before);
+
+    // A sink that gives less than the strided layout gets an error, not a trap.
+    let (short, _) = keeping_sink(-1);
+    let mut dec = JsDecoder::new().expect("decoder");
+    dec.set_keep_strides(true);
+    assert!(dec.decode_each(BA_MW_D, None, short.as_ref().unchecked_ref()).is_err());
 }
 
 #[wasm_bindgen_test]

@@ -1,5 +1,6 @@
 // DecodePipeline's decode worker: nalcast's Decoder on access units from the page; each picture goes
-// as tight I420 in a pooled transferable buffer to the paint worker, which sends the buffer back.
+// as I420 planes with the decoder's row strides (one copy out of wasm memory, no repacking) in a
+// pooled transferable buffer to the paint worker, which sends the buffer back.
 // Access units wait in a queue while no buffer is free, so a slow painter slows decoding instead of
 // growing memory.
 let dec = null;
@@ -19,11 +20,11 @@ function take(size) {
 
 // decodeEach's sink: returns where to copy the picture, and posts it once the copy is done.
 let pending = null;
-function sink(width, height, timestamp, matrix, fullRange) {
+function sink(width, height, timestamp, matrix, fullRange, yStride, uvStride) {
   post();
-  const size = width * height + 2 * (width >> 1) * (height >> 1);
+  const size = yStride * (height - 1) + width + 2 * (uvStride * ((height >> 1) - 1) + (width >> 1));
   const buffer = take(size);
-  pending = { buffer, width, height, timestamp, matrix, fullRange, decodeMs: performance.now() - decodeStart };
+  pending = { buffer, width, height, timestamp, matrix, fullRange, yStride, uvStride, decodeMs: performance.now() - decodeStart };
   return new Uint8Array(buffer, 0, size);
 }
 
@@ -59,6 +60,7 @@ self.onmessage = async (e) => {
       await nalcast.default();
       dec = new nalcast.Decoder();
       dec.lowDelay = m.lowDelay !== false; // access units in, each picture out at once
+      dec.keepStrides = true; // the paint worker takes the planes as they are
       port = m.port;
       port.onmessage = (r) => {
         if (r.data.type === "recycle") {

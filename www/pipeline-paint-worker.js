@@ -1,6 +1,6 @@
 // DecodePipeline's paint worker: owns the page canvas as an OffscreenCanvas and paints each I420
-// picture from the decode worker with nalcast's PicturePainter (SIMD RGBA + putImageData), then
-// returns the buffer to the decode worker and tells the page.
+// picture from the decode worker (planes with row strides) with nalcast's PicturePainter (SIMD RGBA
+// + putImageData), then returns the buffer to the decode worker and tells the page.
 let painter = null;
 
 self.onmessage = async (e) => {
@@ -27,7 +27,7 @@ self.onmessage = async (e) => {
     const p = r.data;
     if (p.type !== "picture") return;
     try {
-      painter.paint(new Uint8Array(p.buffer), p.width, p.height, p.matrix, p.fullRange);
+      painter.paint(new Uint8Array(p.buffer), p.width, p.height, p.matrix, p.fullRange, p.yStride, p.uvStride);
       self.postMessage({ type: "painted", timestamp: p.timestamp, width: p.width, height: p.height, decodeMs: p.decodeMs, at: performance.timeOrigin + performance.now() });
     } catch (err) {
       self.postMessage({ type: "error", message: `paint worker: ${err?.message ?? err}` });

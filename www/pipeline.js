@@ -11,11 +11,11 @@
 //   const { width, height, data } = await p.snapshot(); // RGBA now on the canvas
 //   p.close();
 //
-// A decode worker runs nalcast's OpenH264 (`Decoder.decodeEach`) and passes each picture as tight
-// I420 in a transferable buffer to a paint worker, which converts it (SIMD) and puts it on the
-// canvas through an OffscreenCanvas (`PicturePainter`); the buffers go back to the decode worker
-// and are reused, so steady state allocates nothing per frame. Decoding picture n+1 overlaps with
-// painting picture n. The main thread only posts access units and receives small events.
+// A decode worker runs nalcast's OpenH264 (`Decoder.decodeEach`) and passes each picture as I420
+// planes with the decoder's row strides (one copy, no repacking) in a transferable buffer to a
+// paint worker, which converts it (SIMD) and puts it on the canvas through an OffscreenCanvas
+// (`PicturePainter`); the buffers go back to the decode worker and are reused, so steady state
+// allocates nothing per frame. Decoding picture n+1 overlaps with painting picture n. The main thread only posts access units and receives small events.
 // `performance.now()` times in events are on this page's clock.
 
 const here = new URL(".", import.meta.url);
