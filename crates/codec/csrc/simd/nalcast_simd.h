@@ -51,6 +51,16 @@ void nalcast_expand_picture_chroma (uint8_t* pDst, const int32_t kiStride, const
 void nalcast_idct4x4_add (uint8_t* pPred, int32_t iStride, int16_t* pRs);
 /* The same for an 8x8 block (pRs: 64 coefficients, row-major). */
 void nalcast_idct8x8_add (uint8_t* pPred, int32_t iStride, int16_t* pRs);
+/* The four 4x4 blocks of an 8x8 quadrant (pRs: 4 x 16 coefficients; pNzc: the quadrant's entries in
+ * OpenH264's 4-wide non-zero-count layout), each skipped when it has no coefficient: what the
+ * pIdctFourResAddPredFunc table entry does, inline here so the patched call sites call it directly. */
+static inline void nalcast_idct4x4x4_add (uint8_t* pPred, int32_t iStride, int16_t* pRs, const int8_t* pNzc) {
+  for (int32_t b = 0; b < 4; b++) {
+    const int32_t iRow = b >> 1, iCol = b & 1;
+    if (pNzc[iRow * 4 + iCol] || pRs[b * 16])
+      nalcast_idct4x4_add (pPred + iRow * 4 * iStride + iCol * 4, iStride, pRs + b * 16);
+  }
+}
 
 #ifdef __cplusplus
 }
