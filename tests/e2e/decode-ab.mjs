@@ -87,7 +87,10 @@ try {
         for (const k of i % 2 ? [...keys].reverse() : keys) runs[k].push(await run(k, clip));
       }
       const line = keys.map((k) => `${k.toUpperCase()} ${median(runs[k]).toFixed(1)} [${runs[k].map((x) => x.toFixed(0)).join(" ")}]`);
-      const ratio = b ? `  B/A ${(median(runs.b) / median(runs.a)).toFixed(3)}` : "";
+      // The runs of one repetition are back to back, so their ratio is less exposed to the
+      // machine's drift than the medians are: the geometric mean of those ratios is printed too.
+      const paired = b ? Math.exp(runs.a.reduce((s, x, i) => s + Math.log(runs.b[i] / x), 0) / reps) : null;
+      const ratio = b ? `  B/A ${(median(runs.b) / median(runs.a)).toFixed(3)} (paired ${paired.toFixed(3)})` : "";
       console.log(`${clip.padEnd(20)} ${line.join("  ")}${ratio}`);
     }
   }
