@@ -170,24 +170,18 @@ mod simd {
             let (out0, rest) = out[row * w * 4..].split_at_mut(w * 4);
             if row + 1 < frame.height {
                 let y1 = &frame.y[(row + 1) * frame.y_stride..][..w];
-                rows::<true>(&c, [y0, y1], u_row, v_row, out0, &mut rest[..w * 4]);
+                rows(&c, [y0, y1], u_row, v_row, out0, &mut rest[..w * 4]);
             } else {
-                rows::<false>(&c, [y0, y0], u_row, v_row, out0, &mut []);
+                // The last row of an odd height: once per picture, the reference arithmetic.
+                tail(&c, y0, u_row, v_row, 0, out0);
             }
             row += 2;
         }
     }
 
-    /// Converts one row (`TWO` false: `y[0]` into `out0`) or two rows sharing `u_row`/`v_row`.
+    /// Converts two rows that share `u_row`/`v_row`: `y[0]` into `out0`, `y[1]` into `out1`.
     #[inline(always)]
-    fn rows<const TWO: bool>(
-        c: &Coefficients,
-        y: [&[u8]; 2],
-        u_row: &[u8],
-        v_row: &[u8],
-        out0: &mut [u8],
-        out1: &mut [u8],
-    ) {
+    fn rows(c: &Coefficients, y: [&[u8]; 2], u_row: &[u8], v_row: &[u8], out0: &mut [u8], out1: &mut [u8]) {
         let w = y[0].len();
         let mut x = 0;
         if u_row.len() >= w / 2 && v_row.len() >= w / 2 {
@@ -212,16 +206,12 @@ mod simd {
                     b: (pairs::<false>(b_c), pairs::<true>(b_c)),
                 };
                 sixteen(c, y[0], x, &k, out0);
-                if TWO {
-                    sixteen(c, y[1], x, &k, out1);
-                }
+                sixteen(c, y[1], x, &k, out1);
                 x += 16;
             }
         }
         tail(c, y[0], u_row, v_row, x, out0);
-        if TWO {
-            tail(c, y[1], u_row, v_row, x, out1);
-        }
+        tail(c, y[1], u_row, v_row, x, out1);
     }
 
     /// 16 pixels of one row from `x`: luma terms plus the shared chroma terms, stored as RGBA.
