@@ -248,6 +248,26 @@ fn repack((w, h, ys, cs, array): &Kept) -> Vec<u8> {
     out
 }
 
+/// A fresh page canvas.
+fn new_canvas() -> web_sys::HtmlCanvasElement {
+    let document = web_sys::window().and_then(|w| w.document()).expect("document");
+    document.create_element("canvas").expect("canvas").dyn_into().expect("is a canvas")
+}
+
+/// Paints BA_MW_D's last picture on `canvas` with `decodeAndPaint`, the reference for the painters.
+fn paint_directly(canvas: &web_sys::HtmlCanvasElement) {
+    let mut direct = JsDecoder::new().expect("decoder");
+    direct.decode_and_paint(BA_MW_D, JsValue::from(canvas.clone()), None).expect("paints");
+    direct.flush_and_paint(JsValue::from(canvas.clone())).expect("paints");
+}
+
+/// The RGBA bytes on a 2D canvas.
+fn pixels(c: &web_sys::HtmlCanvasElement) -> Vec<u8> {
+    let ctx: web_sys::CanvasRenderingContext2d =
+        c.get_context("2d").expect("ctx").expect("ctx").dyn_into().expect("2d");
+    ctx.get_image_data(0.0, 0.0, c.width() as f64, c.height() as f64).expect("pixels").data().0
+}
+
 #[wasm_bindgen_test]
 fn decode_each_hands_over_bit_exact_pictures_and_painter_paints_them_like_decode_and_paint() {
     use nalcast::picture::JsPicturePainter;
@@ -266,22 +286,11 @@ fn decode_each_hands_over_bit_exact_pictures_and_painter_paints_them_like_decode
     assert_eq!(hex(&hasher.finalize()), BA_MW_D_SHA1, "decodeEach output differs from the conformance hash");
 
     // PicturePainter on a page canvas paints the last picture exactly as decodeAndPaint does.
-    let document = web_sys::window().and_then(|w| w.document()).expect("document");
-    let canvas = |_| -> web_sys::HtmlCanvasElement {
-        document.create_element("canvas").expect("canvas").dyn_into().expect("is a canvas")
-    };
-    let (a, b) = (canvas(0), canvas(1));
+    let (a, b) = (new_canvas(), new_canvas());
     let mut painter = JsPicturePainter::new(JsValue::from(a.clone())).expect("painter");
     let (w, h, _, _, last) = kept.last().expect("pictures");
     painter.paint(last, *w, *h, "bt601", false, None, None).expect("paints");
-    let mut direct = JsDecoder::new().expect("decoder");
-    direct.decode_and_paint(BA_MW_D, JsValue::from(b.clone()), None).expect("paints");
-    direct.flush_and_paint(JsValue::from(b.clone())).expect("paints");
-    let pixels = |c: &web_sys::HtmlCanvasElement| {
-        let ctx: web_sys::CanvasRenderingContext2d =
-            c.get_context("2d").expect("ctx").expect("ctx").dyn_into().expect("2d");
-        ctx.get_image_data(0.0, 0.0, c.width() as f64, c.height() as f64).expect("pixels").data().0
-    };
+    paint_directly(&b);
     assert_eq!((a.width(), a.height()), (b.width(), b.height()));
     assert_eq!(pixels(&a), pixels(&b));
 
@@ -318,22 +327,11 @@ fn keep_strides_hands_over_the_planes_as_they_are_and_painter_takes_them() {
     );
 
     // Painted with its strides, the last picture looks exactly as decodeAndPaint paints it.
-    let document = web_sys::window().and_then(|w| w.document()).expect("document");
-    let canvas = |_| -> web_sys::HtmlCanvasElement {
-        document.create_element("canvas").expect("canvas").dyn_into().expect("is a canvas")
-    };
-    let (a, b) = (canvas(0), canvas(1));
+    let (a, b) = (new_canvas(), new_canvas());
     let mut painter = JsPicturePainter::new(JsValue::from(a.clone())).expect("painter");
     let (w, h, ys, cs, last) = kept.last().expect("pictures");
     painter.paint(last, *w, *h, "bt601", false, Some(*ys), Some(*cs)).expect("paints");
-    let mut direct = JsDecoder::new().expect("decoder");
-    direct.decode_and_paint(BA_MW_D, JsValue::from(b.clone()), None).expect("paints");
-    direct.flush_and_paint(JsValue::from(b.clone())).expect("paints");
-    let pixels = |c: &web_sys::HtmlCanvasElement| {
-        let ctx: web_sys::CanvasRenderingContext2d =
-            c.get_context("2d").expect("ctx").expect("ctx").dyn_into().expect("2d");
-        ctx.get_image_data(0.0, 0.0, c.width() as f64, c.height() as f64).expect("pixels").data().0
-    };
+    paint_directly(&b);
     assert_eq!(pixels(&a), pixels(&b));
 
     // Strides narrower than a row, or a buffer short of the strided layout, are errors.
