@@ -3,7 +3,9 @@
 //! into a fresh OpenH264 instance. OpenH264 conceals damage well, but its output-order bookkeeping
 //! can stay confused past the next IDR; a fresh instance cannot.
 
+use nalcast_proto::annexb::nal_units;
 use nalcast_proto::bits::BitReader;
+use nalcast_proto::sps::SpsInfo;
 
 /// Parameter sets larger than this are not kept (real ones are a few hundred bytes at most).
 const MAX_KEPT: usize = 64 * 1024;
@@ -39,6 +41,15 @@ impl ParamSets {
     /// The kept NAL units in replay order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
         self.kept.iter().map(|(_, nal)| nal.as_slice())
+    }
+
+    /// Whether a kept SPS may put pictures out of decoding order: `pic_order_cnt_type` other than 2,
+    /// or unreadable. Subset SPSs count as such.
+    pub(crate) fn may_reorder(&self) -> bool {
+        self.kept.iter().filter(|((rank, _), _)| *rank < 2).any(|(_, nal)| {
+            let payload = nal_units(nal).next().map(|n| n.payload).unwrap_or_default();
+            SpsInfo::parse(payload).map_or(true, |sps| sps.poc_type != 2)
+        })
     }
 }
 

@@ -53,6 +53,9 @@ pub struct SpsInfo {
     pub color: ColorSpace,
     /// Frame rate from the VUI timing info, if present.
     pub fps: Option<f64>,
+    /// `pic_order_cnt_type`: with 2, pictures come out in decoding order (H.264 8.2.1.3), so no
+    /// decoder ever holds one back for reordering.
+    pub poc_type: u8,
 }
 
 impl SpsInfo {
@@ -83,6 +86,7 @@ impl SpsInfo {
             level_idc: sps.level_idc,
             color: ColorSpace { matrix, full_range: sps.full_range },
             fps,
+            poc_type: sps.poc_type,
         })
     }
 
@@ -104,6 +108,7 @@ mod tests {
         let info = SpsInfo::parse(&SPS_QCIF).expect("valid SPS");
         assert_eq!((info.width, info.height), (176, 144));
         assert_eq!(info.profile_idc, 66);
+        assert_eq!(info.poc_type, 0);
         assert_eq!(info.color, ColorSpace { matrix: Matrix::Bt601, full_range: false });
         assert!(info.codec_string().starts_with("avc1.42"));
     }
