@@ -2,7 +2,7 @@
 // as I420 planes with the decoder's row strides (one copy out of wasm memory, no repacking) in a
 // pooled transferable buffer to the paint worker, which sends the buffer back.
 // Access units wait in a queue while no buffer is free, so a slow painter slows decoding instead of
-// growing memory.
+// growing memory. Every message carries the running counts of units decoded and pictures out.
 let dec = null;
 let port = null;
 const free = []; // ArrayBuffers back from the paint worker
@@ -10,6 +10,8 @@ let outstanding = 0; // buffers at the paint worker
 const MAX_BUFFERS = 3;
 const queue = [];
 let decodeStart = 0;
+let units = 0; // access units (and flushes) decoded so far
+let pictures = 0; // pictures out of the decoder so far
 
 function take(size) {
   const i = free.findIndex((b) => b.byteLength >= size);
@@ -24,6 +26,7 @@ function sink(width, height, timestamp, matrix, fullRange, yStride, uvStride) {
   post();
   const size = yStride * (height - 1) + width + 2 * (uvStride * ((height >> 1) - 1) + (width >> 1));
   const buffer = take(size);
+  pictures++;
   pending = { buffer, width, height, timestamp, matrix, fullRange, yStride, uvStride, decodeMs: performance.now() - decodeStart };
   return new Uint8Array(buffer, 0, size);
 }
@@ -31,24 +34,28 @@ function sink(width, height, timestamp, matrix, fullRange, yStride, uvStride) {
 function post() {
   if (!pending) return;
   outstanding++;
-  port.postMessage({ type: "picture", ...pending }, [pending.buffer]);
+  port.postMessage({ type: "picture", ...pending, units, pictures }, [pending.buffer]);
   pending = null;
 }
 
 function pump() {
   while (queue.length && outstanding + 1 <= MAX_BUFFERS) {
     const m = queue.shift();
-    let pictures = 0;
     let error = null;
     decodeStart = performance.now();
     try {
-      pictures = m.type === "flush" ? dec.flushEach(sink) : dec.decodeEach(new Uint8Array(m.data), m.timestamp, sink);
-      post();
+      if (m.type === "flush") dec.flushEach(sink);
+      else dec.decodeEach(new Uint8Array(m.data), m.timestamp, sink);
     } catch (e) {
+      if (pending) pictures--;
       pending = null;
       error = String(e?.message ?? e);
     }
-    self.postMessage({ type: "decoded", pictures, error });
+    units++;
+    // The page learns the counts from the picture's "painted" event (one message fewer per
+    // picture); only a unit that ends without a picture, or with an error, is reported from here.
+    if (pending) post();
+    else self.postMessage({ type: "decoded", units, pictures, error });
   }
 }
 

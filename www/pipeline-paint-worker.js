@@ -2,6 +2,19 @@
 // picture from the decode worker (planes with row strides) with nalcast's PicturePainter (SIMD RGBA
 // + putImageData), then returns the buffer to the decode worker and tells the page.
 let painter = null;
+// "painted" events go to the page at once, or, within BATCH_MS of the last ones, together a little later.
+const BATCH_MS = 4;
+let batch = [];
+let lastSent = -1e9;
+let timer = 0;
+function send() {
+  if (timer) clearTimeout(timer);
+  timer = 0;
+  if (!batch.length) return;
+  self.postMessage({ type: "painted", batch });
+  batch = [];
+  lastSent = performance.now();
+}
 
 self.onmessage = async (e) => {
   const m = e.data;
@@ -18,6 +31,7 @@ self.onmessage = async (e) => {
   self.onmessage = (s) => {
     // The page asks what is on the canvas (tests compare it with a direct paint).
     if (s.data.type !== "snapshot") return;
+    send();
     const { width, height } = canvas;
     const data = width && height ? canvas.getContext("2d").getImageData(0, 0, width, height).data.buffer : new ArrayBuffer(0);
     self.postMessage({ type: "snapshot", width, height, data }, [data]);
@@ -28,9 +42,13 @@ self.onmessage = async (e) => {
     if (p.type !== "picture") return;
     try {
       painter.paint(new Uint8Array(p.buffer), p.width, p.height, p.matrix, p.fullRange, p.yStride, p.uvStride);
-      self.postMessage({ type: "painted", timestamp: p.timestamp, width: p.width, height: p.height, decodeMs: p.decodeMs, at: performance.timeOrigin + performance.now() });
+      const now = performance.now();
+      batch.push({ units: p.units, pictures: p.pictures, timestamp: p.timestamp, width: p.width, height: p.height, decodeMs: p.decodeMs, at: performance.timeOrigin + now });
+      if (now - lastSent >= BATCH_MS) send();
+      else if (!timer) timer = setTimeout(send, BATCH_MS - (now - lastSent));
     } catch (err) {
-      self.postMessage({ type: "error", message: `paint worker: ${err?.message ?? err}` });
+      send();
+      self.postMessage({ type: "error", message: `paint worker: ${err?.message ?? err}`, units: p.units, pictures: p.pictures });
     }
     port.postMessage({ type: "recycle", buffer: p.buffer }, [p.buffer]);
   };

@@ -15,7 +15,11 @@
 // planes with the decoder's row strides (one copy, no repacking) in a transferable buffer to a
 // paint worker, which converts it (SIMD) and puts it on the canvas through an OffscreenCanvas
 // (`PicturePainter`); the buffers go back to the decode worker and are reused, so steady state
-// allocates nothing per frame. Decoding picture n+1 overlaps with painting picture n. The main thread only posts access units and receives small events.
+// allocates nothing per frame. Decoding picture n+1 overlaps with painting picture n. The main thread
+// only posts access units and receives small events, as few as it can: a message between threads
+// wakes one, which on a busy machine takes the CPU from a worker. So `onpicture` calls come in
+// batches when pictures are painted less than 4 ms apart (each with its own `painted` time), and
+// the decode worker reports an access unit itself only when it gives no picture or an error.
 // `performance.now()` times in events are on this page's clock.
 
 const here = new URL(".", import.meta.url);
@@ -100,20 +104,28 @@ export class DecodePipeline {
     this.wake();
   }
 
+  counts(m) {
+    if (m.units > this.decodedUnits) this.decodedUnits = m.units;
+    if (m.pictures > this.pictures) this.pictures = m.pictures;
+  }
+
   fromDecoder(m) {
     if (m.type === "decoded") {
-      this.decodedUnits++;
-      this.pictures += m.pictures;
+      this.counts(m);
       if (m.error) this.fail(m.error);
     }
     this.wake();
   }
 
   fromPainter(m) {
+    if (m.units !== undefined) this.counts(m);
     if (m.type === "painted") {
-      this.painted++;
-      if (this.onpicture) {
-        this.onpicture({ timestamp: m.timestamp, width: m.width, height: m.height, decodeMs: m.decodeMs, painted: m.at - performance.timeOrigin });
+      for (const p of m.batch) {
+        this.counts(p);
+        this.painted++;
+        if (this.onpicture) {
+          this.onpicture({ timestamp: p.timestamp, width: p.width, height: p.height, decodeMs: p.decodeMs, painted: p.at - performance.timeOrigin });
+        }
       }
     } else if (m.type === "snapshot" && this.snapshotWaiter) {
       this.snapshotWaiter({ width: m.width, height: m.height, data: new Uint8Array(m.data) });
