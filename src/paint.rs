@@ -28,6 +28,17 @@ fn no_2d() -> JsValue {
     JsValue::from_str("canvas has no 2d context (already used for WebGL?)")
 }
 
+/// `{ alpha: false }`: every pixel painted here is opaque, and an opaque canvas takes
+/// `putImageData` without premultiplying (0.04 against 0.06 ms per 360p picture, 0.10 against 0.18
+/// at 720p, measured in headless Chromium). A canvas whose 2D context the page already made keeps
+/// its own settings.
+fn opaque() -> JsValue {
+    let o = js_sys::Object::new();
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = js_sys::Reflect::set(&o, &JsValue::from_str("alpha"), &JsValue::FALSE);
+    o.into()
+}
+
 impl Painter {
     fn page_context(&mut self, canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, JsValue> {
         if let Some(Target::Page(c, ctx)) = &self.target
@@ -35,7 +46,10 @@ impl Painter {
         {
             return Ok(ctx.clone());
         }
-        let ctx = canvas.get_context("2d")?.ok_or_else(no_2d)?.dyn_into::<CanvasRenderingContext2d>()?;
+        let ctx = canvas
+            .get_context_with_context_options("2d", &opaque())?
+            .ok_or_else(no_2d)?
+            .dyn_into::<CanvasRenderingContext2d>()?;
         self.target = Some(Target::Page(canvas.clone(), ctx.clone()));
         Ok(ctx)
     }
@@ -49,8 +63,10 @@ impl Painter {
         {
             return Ok(ctx.clone());
         }
-        let ctx =
-            canvas.get_context("2d")?.ok_or_else(no_2d)?.dyn_into::<OffscreenCanvasRenderingContext2d>()?;
+        let ctx = canvas
+            .get_context_with_context_options("2d", &opaque())?
+            .ok_or_else(no_2d)?
+            .dyn_into::<OffscreenCanvasRenderingContext2d>()?;
         self.target = Some(Target::Worker(canvas.clone(), ctx.clone()));
         Ok(ctx)
     }

@@ -2,6 +2,7 @@
 // or a CPU profile (self time per wasm function) of one build.
 //   node tests/e2e/decode-ab.mjs A_PKG_DIR B_PKG_DIR [REPS]     → median fps per clip for A and B
 //   PROFILE=1 node tests/e2e/decode-ab.mjs PKG_DIR               → top functions by self time per clip
+//   PAINT=1 node tests/e2e/decode-ab.mjs A_PKG_DIR B_PKG_DIR   → the same, decode + paint on a canvas
 //   HASH=1 node tests/e2e/decode-ab.mjs A_PKG_DIR B_PKG_DIR       → do both decode every clip identically?
 import fs from "node:fs";
 import path from "node:path";
@@ -19,6 +20,7 @@ if (!a) {
   console.error("usage: decode-ab.mjs A_PKG_DIR [B_PKG_DIR [REPS]]");
   process.exit(2);
 }
+const paint = process.env.PAINT ? "&paint=1" : "";
 const mounts = { "/t/": path.join(here, "pages"), "/clips/": data, "/a/": path.resolve(a) };
 if (b) mounts["/b/"] = path.resolve(b);
 const server = await serve(mounts);
@@ -26,7 +28,7 @@ const { context, close } = await launch();
 try {
   const pages = {};
   for (const k of b ? ["a", "b"] : ["a"]) {
-    pages[k] = await openPage(context, `${server.url}/t/decode-ab.html?pkg=/${k}/`);
+    pages[k] = await openPage(context, `${server.url}/t/decode-ab.html?pkg=/${k}/${paint}`);
     await pages[k].waitForFunction(() => window.ready === true, null, { timeout: 30000 });
   }
   if (process.env.HASH) {
@@ -71,7 +73,7 @@ try {
     const keys = b ? ["a", "b"] : ["a"];
     for (const p of Object.values(pages)) await p.close();
     const run = async (k, clip) => {
-      const page = await openPage(context, `${server.url}/t/decode-ab.html?pkg=/${k}/`);
+      const page = await openPage(context, `${server.url}/t/decode-ab.html?pkg=/${k}/${paint}`);
       try {
         await page.waitForFunction(() => window.ready === true, null, { timeout: 30000 });
         await page.evaluate((u) => window.decodeClip(u), `/clips/${clip}.h264`);
@@ -80,7 +82,7 @@ try {
         await page.close();
       }
     };
-    console.log(`decode-only fps, median of ${reps} interleaved runs, a fresh page each (A=${a}${b ? `, B=${b}` : ""})`);
+    console.log(`${paint ? "decode + paint" : "decode-only"} fps, median of ${reps} interleaved runs, a fresh page each (A=${a}${b ? `, B=${b}` : ""})`);
     for (const clip of clips) {
       const runs = { a: [], b: [] };
       for (let i = 0; i < reps; i++) {

@@ -30,11 +30,11 @@ fn has_zero_byte(x: u64) -> bool {
 fn find_start_code(data: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while i + 3 <= data.len() {
-        // Eight bytes at a time while none is zero: a start code begins with a zero byte.
-        if let Some(chunk) = data.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            if !has_zero_byte(u64::from_le_bytes(word)) {
+        // Eight bytes at a time while none is zero: a start code begins with a zero byte. The
+        // fixed-size conversion is one 64-bit load; `copy_from_slice` into a local array was a call
+        // to `memory.copy` per word in the size-optimised wasm build (3.7 % of 360p decoding).
+        if let Some(chunk) = data.get(i..i + 8).and_then(|c| <&[u8; 8]>::try_from(c).ok()) {
+            if !has_zero_byte(u64::from_le_bytes(*chunk)) {
                 i += 8;
                 continue;
             }
