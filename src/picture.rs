@@ -85,7 +85,7 @@ impl JsPicturePainter {
                 i420.length()
             )));
         }
-        self.input.resize(need, 0);
+        crate::paint::sized(&mut self.input, need);
         i420.subarray(0, need as u32).copy_to(&mut self.input);
         let matrix = match matrix {
             "bt709" => Matrix::Bt709,
