@@ -176,7 +176,7 @@ fn opt_flags(src: &Path) -> Vec<String> {
 /// read OpenH264's own messages in the console while debugging a stream).
 fn log_flags(src: &Path, manifest_dir: &Path) -> Vec<String> {
     let cpp = src.extension().is_some_and(|e| e == "cpp");
-    let defines_it = src.file_stem().is_some_and(|s| s == "utils");
+    let defines_it = src.file_stem().is_some_and(|s| s == "utils" || s == "crt_util_safe_x");
     if !cpp || defines_it || std::env::var_os("NALCAST_OH_LOG").is_some() {
         return Vec::new();
     }
