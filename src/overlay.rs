@@ -53,7 +53,7 @@ pub struct OverlayStats {
 
 fn median(v: &VecDeque<f64>) -> Option<f64> {
     let mut s: Vec<f64> = v.iter().copied().collect();
-    s.sort_by(f64::total_cmp);
+    s.sort_unstable_by(f64::total_cmp);
     s.get(s.len() / 2).copied()
 }
 
