@@ -53,7 +53,7 @@ pub struct OverlayStats {
 
 fn median(v: &VecDeque<f64>) -> Option<f64> {
     let mut s: Vec<f64> = v.iter().copied().collect();
-    s.sort_unstable_by(f64::total_cmp);
+    nalcast_proto::small_sort::sort_floats(&mut s);
     s.get(s.len() / 2).copied()
 }
 
@@ -211,7 +211,7 @@ impl Overlay {
         if overlays == 0 && results_late == 0 {
             return None;
         }
-        ages.sort_unstable();
+        nalcast_proto::small_sort::sort_small_by(&mut ages, |a, b| a < b);
         let age_p50_us = ages.get(ages.len() / 2).copied().unwrap_or(Report::UNKNOWN);
         Some(Report { overlays, results_late, age_p50_us })
     }

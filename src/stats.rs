@@ -112,7 +112,7 @@ impl Stats {
             self.decode_ms.iter().sum::<f64>() / self.decode_ms.len() as f64
         };
         let mut lat: Vec<f64> = self.latency_ms.iter().copied().collect();
-        lat.sort_unstable_by(f64::total_cmp);
+        nalcast_proto::small_sort::sort_floats(&mut lat);
         s.latency_ms = lat.get(lat.len() / 2).copied();
         s.latency_p95_ms = lat.get((lat.len() * 95 / 100).min(lat.len().saturating_sub(1))).copied();
         s

@@ -17,6 +17,7 @@ pub mod overlay;
 pub mod params;
 pub mod playout;
 pub mod records;
+pub mod small_sort;
 mod sorted;
 pub mod sps;
 pub mod wire;

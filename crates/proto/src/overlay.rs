@@ -131,7 +131,7 @@ impl<T> Hold<T> {
         }
         self.delays.push_back(delay);
         let mut sorted: Vec<f64> = self.delays.iter().copied().collect();
-        sorted.sort_unstable_by(f64::total_cmp);
+        crate::small_sort::sort_floats(&mut sorted);
         let p = sorted[((sorted.len() - 1) as f64 * PERCENTILE).round() as usize];
         self.delay_ms = p.min(self.options.max_window_ms);
         Some(delay)
