@@ -31,8 +31,9 @@ extern "C" fn trace_callback(ctx: *mut c_void, level: c_int, message: *const c_c
     // SAFETY: `ctx` is the `LogContext` boxed in `Decoder`, registered in `create` and alive until
     // every instance created with it is destroyed (the box is freed after `Drop` destroys the last).
     let ctx = unsafe { &*(ctx as *const LogContext) };
+    // Not `to_string_lossy`: its repair of invalid UTF-8 is 1 KB of the wasm module, for ASCII text.
     // SAFETY: OpenH264 passes a NUL-terminated message buffer that lives for the duration of the call.
-    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+    let text = unsafe { CStr::from_ptr(message) }.to_str().unwrap_or("(a message that is not UTF-8)");
     let level = if level <= 1 { LogLevel::Error } else { LogLevel::Warning };
     (ctx.sink)(level, text.trim_end());
 }

@@ -23,7 +23,8 @@ pub unsafe extern "C" fn nalcast_codec_log(_level: c_int, message: *const c_char
     if message.is_null() {
         return;
     }
+    // Not `to_string_lossy`: its repair of invalid UTF-8 is 1 KB of the module, for ASCII messages.
     // SAFETY: the caller passes a NUL-terminated string (see the function's contract).
-    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
-    console_warn(&text);
+    let text = unsafe { CStr::from_ptr(message) }.to_str().unwrap_or("(a message that is not UTF-8)");
+    console_warn(text);
 }
