@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Drops the `name` and `producers` custom sections of a wasm module in place, byte for byte leaving
-// everything else as it is. The name section (function names: ~130 KB raw, ~36 KB gzip for
-// www/pkg/nalcast_bg.wasm) only serves profilers and stack traces; `make wasm KEEP_NAMES=1` keeps it.
+// Drops the `name`, `producers` and `target_features` custom sections of a wasm module in place,
+// byte for byte leaving everything else as it is. The name section (function names: ~130 KB raw,
+// ~36 KB gzip for www/pkg/nalcast_bg.wasm) only serves profilers and stack traces; `make wasm
+// KEEP_NAMES=1` keeps it. The other two only tell tools which compiler and wasm features were used.
 // Usage: node scripts/wasm-strip-names.mjs FILE.wasm
 import fs from "node:fs";
 
@@ -38,7 +39,7 @@ for (let i = 8; i < d.length; ) {
   if (id === 0) {
     const [len, name] = leb(body);
     const custom = d.subarray(name, name + len).toString("utf8");
-    if (custom === "name" || custom === "producers") {
+    if (custom === "name" || custom === "producers" || custom === "target_features") {
       dropped += i - start;
       continue;
     }
@@ -46,4 +47,4 @@ for (let i = 8; i < d.length; ) {
   keep.push(d.subarray(start, i));
 }
 if (dropped) fs.writeFileSync(file, Buffer.concat(keep));
-console.log(`${file}: ${d.length - dropped} bytes (${dropped} bytes of names and producers dropped)`);
+console.log(`${file}: ${d.length - dropped} bytes (${dropped} bytes of names, producers and target features dropped)`);
