@@ -1,7 +1,8 @@
 // The two-worker DecodePipeline (www/pipeline.js) in headless Chromium: on conformance streams
 // (Baseline, and High with CABAC and B-frames), every picture the decoder gives out is painted, in
 // the decoder's display order, and the canvas ends with exactly the pixels the direct main-thread
-// path (decodeAndPaint) paints.
+// path (decodeAndPaint) paints. A unit the decode worker cannot read is reported as one error and
+// breaks nothing.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -32,6 +33,17 @@ try {
     assert.equal(r.got, r.want, `${s}: the pipeline's canvas differs from the direct paint`);
     console.log(`pipeline: ${s}: ${r.painted.length} pictures painted in order from ${r.units} access units, last picture identical (${r.size[0]}x${r.size[1]})`);
   }
+  // The decode worker's error path: an unreadable unit mid-stream is reported, nothing hangs, and
+  // the stream's pictures are all painted.
+  const stream = "BA_MW_D.264";
+  const u = await page.evaluate((url) => window.unreadableUnit(url), `/s/${stream}`);
+  assert.ok(u.flushed, `${stream}: flush() did not resolve after an unreadable unit`);
+  assert.equal(u.errors.length, 1, `${stream}: errors ${JSON.stringify(u.errors)}`);
+  assert.match(u.errors[0], /length|range/i, `${stream}: error message`);
+  assert.equal(u.decodedUnits, u.sent, `${stream}: units decoded`);
+  assert.equal(u.painted, u.pictures, `${stream}: pictures painted`);
+  assert.equal(u.painted, 100, `${stream}: every picture of the stream painted`);
+  console.log(`pipeline: an unreadable unit in ${stream}: reported once (${u.errors[0]}), flush resolved, ${u.painted} pictures painted`);
   await page.close();
 } finally {
   await browser.close();
