@@ -253,6 +253,9 @@ fn page_origin() -> String {
 /// `s` split around the first `pat`, like `str::split_once`. A byte search: `split_once` with a
 /// string pattern linked the two-way searcher and its panics (2 KB of the module) for two calls.
 fn split_at_str<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
+    if pat.is_empty() {
+        return Some(("", s)); // as split_once does; `windows(0)` would panic
+    }
     let at = s.as_bytes().windows(pat.len()).position(|w| w == pat.as_bytes())?;
     Some((s.get(..at)?, s.get(at + pat.len()..)?))
 }
@@ -949,6 +952,7 @@ mod tests {
             ("", "://"),
             ("é://ü", "://"),
             ("a:/b", "://"),
+            ("any", ""),
         ] {
             assert_eq!(split_at_str(s, pat), s.split_once(pat), "{s} {pat}");
         }
