@@ -53,8 +53,10 @@ impl Triton {
             let log = log.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    if line.starts_with("triton-models: ready") {
-                        let _ = ready_tx.send(line.clone());
+                    // Triton's own log shares this pipe, and a write of its can end up in front
+                    // of the marker on the same line (seen in CI): look for it anywhere.
+                    if let Some(at) = line.find("triton-models: ready") {
+                        let _ = ready_tx.send(line[at..].to_string());
                     }
                     keep_tail(&log, &line);
                 }
