@@ -34,6 +34,8 @@ export class DecodePipeline {
     this.pictures = 0; // pictures that came out of the decoder
     this.painted = 0; // pictures on the canvas
     this.errors = 0;
+    this.unpainted = 0; // pictures the paint worker failed to paint
+    this.crashed = false; // a worker died: nothing more will come
     this.waiters = [];
     const channel = new MessageChannel();
     this.decoder = new Worker(new URL("pipeline-decode-worker.js", here), { type: "module" });
@@ -50,7 +52,10 @@ export class DecodePipeline {
     this.ready = both.then(() => {
       this.decoder.onmessage = (e) => this.fromDecoder(e.data);
       this.painter.onmessage = (e) => this.fromPainter(e.data);
-      this.decoder.onerror = this.painter.onerror = (e) => this.fail(e.message);
+      this.decoder.onerror = this.painter.onerror = (e) => {
+        this.crashed = true;
+        this.fail(e.message);
+      };
     });
   }
 
@@ -66,12 +71,13 @@ export class DecodePipeline {
     return this.until(() => this.sent - this.decodedUnits <= n);
   }
 
-  /** Ends the stream: resolves when every picture (held-back ones too) is painted. */
+  /** Ends the stream: resolves when every picture (held-back ones too) is painted, or has failed
+   *  to paint. An access unit that fails to decode gives no picture, so it is not waited for. */
   async flush() {
     this.decoder.postMessage({ type: "flush" });
     this.sent++;
-    await this.until(() => this.decodedUnits === this.sent);
-    await this.until(() => this.painted + this.errors >= this.pictures);
+    await this.until(() => this.crashed || this.decodedUnits === this.sent);
+    await this.until(() => this.crashed || this.painted + this.unpainted >= this.pictures);
   }
 
   /** What is on the canvas now: `{ width, height, data }` with `data` RGBA bytes. */
@@ -131,6 +137,7 @@ export class DecodePipeline {
       this.snapshotWaiter({ width: m.width, height: m.height, data: new Uint8Array(m.data) });
       this.snapshotWaiter = null;
     } else if (m.type === "error") {
+      if (m.pictures !== undefined) this.unpainted++; // a picture that will never be painted
       this.fail(m.message);
     }
     this.wake();
