@@ -44,8 +44,11 @@ lint:
 test-native:
 	$(CARGO) test --release --workspace
 
+# The runner's default limits (20 s for a test binary, 5 s for chromedriver to answer) are too tight
+# for a loaded 2-core machine.
 test-wasm:
-	wasm-pack test --headless --chrome --release
+	WASM_BINDGEN_TEST_TIMEOUT=$${WASM_BINDGEN_TEST_TIMEOUT:-120} WASM_BINDGEN_TEST_DRIVER_TIMEOUT=$${WASM_BINDGEN_TEST_DRIVER_TIMEOUT:-30} \
+	  wasm-pack test --headless --chrome --release
 
 wasm-imports:
 	node tests/e2e/wasm-imports.mjs --self-test

@@ -49,16 +49,23 @@ fn viewer_token(stream: &str) -> String {
     token::mint(SECRET.as_bytes(), stream, now() + 600)
 }
 
-/// Sends `raw` and returns what comes back within `wait` (or until the server closes).
+/// Sends `raw` and returns what comes back within `wait` of the first byte of the answer (or until
+/// the server closes). The first byte itself may take up to 10 s: a loaded machine can be slow to
+/// schedule the server, and a late answer is still an answer.
 async fn exchange(addr: std::net::SocketAddr, raw: &[u8], wait: Duration) -> Vec<u8> {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let _ = s.write_all(raw).await;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16384];
-    let deadline = tokio::time::Instant::now() + wait;
+    let mut deadline = tokio::time::Instant::now() + wait.max(Duration::from_secs(10));
     while buf.len() < 1 << 20 {
         match tokio::time::timeout_at(deadline, s.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            Ok(Ok(n)) if n > 0 => {
+                if buf.is_empty() {
+                    deadline = tokio::time::Instant::now() + wait;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
             _ => break,
         }
     }

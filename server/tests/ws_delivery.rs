@@ -161,7 +161,7 @@ async fn a_stalled_viewer_loses_only_its_own_frames() {
     let toml = r#"
         send_buffer = 32768
         [queue]
-        max_frames = 8
+        max_frames = 30
         [[stream]]
         id = "big"
         kind = "pattern"

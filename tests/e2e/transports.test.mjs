@@ -15,7 +15,9 @@ try {
     const page = await openPage(context, `${server.url}/?stream=pattern&transport=${transport}`);
     try {
       await page.waitForFunction(() => window.nalcast?.tiles.get("pattern")?.player.stats().frames > 0, null, { timeout: 20000 });
-      await page.evaluate(() => {
+      // The hook and the loss counts it is compared with are taken together: a frame skipped
+      // between two evaluate calls would be a hole nobody reported.
+      const before = await page.evaluate(() => {
         window.painted = [];
         window.mismatch = [];
         const tile = window.nalcast.tiles.get("pattern");
@@ -27,8 +29,8 @@ try {
           for (let bit = 0; bit < 16; bit++) n = n * 2 + (px[(8 * 256 + bit * 16 + 8) * 4] > 128 ? 1 : 0);
           if (n !== e.seq % 65536) window.mismatch.push([e.seq, n]);
         };
+        return tile.player.stats();
       });
-      const before = await page.evaluate(() => window.nalcast.tiles.get("pattern").player.stats());
       await page.waitForTimeout(3000);
       const r = await page.evaluate(() => ({
         painted: window.painted,

@@ -374,21 +374,40 @@ mod tests {
             hub.publish(f);
             std::thread::sleep(Duration::from_millis(10));
         }
-        // Publishing never waited for the model.
-        assert!(started.elapsed() < Duration::from_millis(60 * 10 + 400), "{:?}", started.elapsed());
-        std::thread::sleep(Duration::from_millis(300));
+        // Publishing never waited for the model (waiting would take 60 x 60 ms = 3.6 s).
+        assert!(started.elapsed() < Duration::from_millis(2000), "{:?}", started.elapsed());
+        // Wait (bounded) until every frame is decoded and the newest one has been analysed, however
+        // slowly the threads were scheduled, collecting what the worker sends meanwhile.
+        let s = &worker.stats;
+        let mut all: Vec<Arc<Results>> = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            all.extend(std::iter::from_fn(|| results.try_recv().ok()));
+            let newest = all.iter().filter(|r| !r.skipped).map(|r| r.seq).max();
+            let covered = all.last().map(|r| r.seq);
+            if s.decoded.load(Ordering::Relaxed) == 60
+                && newest.is_some_and(|n| n >= 55)
+                && covered.is_some_and(|c| c >= 58)
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
         worker.stop();
-        let all: Vec<Arc<Results>> = std::iter::from_fn(|| results.try_recv().ok()).collect();
+        let ran = started.elapsed();
+        all.extend(std::iter::from_fn(|| results.try_recv().ok()));
         let got: Vec<u64> = all.iter().filter(|r| !r.skipped).map(|r| r.seq).collect();
         let skips: Vec<u64> = all.iter().filter(|r| r.skipped).map(|r| r.seq).collect();
-        let s = &worker.stats;
         let (decoded, analysed, dropped) = (
             s.decoded.load(Ordering::Relaxed),
             s.analysed.load(Ordering::Relaxed),
             s.dropped_samples.load(Ordering::Relaxed),
         );
         assert_eq!(decoded, 60, "every frame decoded");
-        assert!((5..=20).contains(&analysed), "analysed {analysed}");
+        // One picture per 60 ms at most, over however long the run took; far fewer than the 60 sent.
+        let most = ran.as_millis() as u64 / 60 + 2;
+        assert!((5..=most.min(40)).contains(&analysed), "analysed {analysed} in {ran:?}");
         assert!(dropped >= 60 - analysed - 2, "dropped {dropped}, analysed {analysed}");
         assert_eq!(got.len() as u64, analysed);
         // Skip markers say "nothing more up to here": in order with the results, never overtaking a
@@ -407,13 +426,18 @@ mod tests {
             Arc::new(Hub::new(StreamInfo { id: "t".into(), ..StreamInfo::default() }, Default::default()));
         let worker = spawn(hub.clone(), Box::new(Slow(Duration::ZERO)), WorkerOptions { max_rate: 10.0 })
             .expect("spawns");
-        for f in &encoded_pattern(60) {
+        let frames = encoded_pattern(60);
+        let started = Instant::now();
+        for f in &frames {
             hub.publish(f);
             std::thread::sleep(Duration::from_millis(16));
         }
         worker.stop();
+        let ran = started.elapsed();
         let analysed = worker.stats.analysed.load(Ordering::Relaxed);
-        // About 1 s of frames at 10 per second.
-        assert!((6..=13).contains(&analysed), "analysed {analysed}");
+        // About 1 s of frames (longer on a loaded machine) at 10 per second: far fewer than the 60
+        // published, and no more than the limit allows over the time the run really took.
+        let most = (ran.as_secs_f64() * 10.0).ceil() as u64 + 3;
+        assert!((6..=most.min(40)).contains(&analysed), "analysed {analysed} in {ran:?}");
     }
 }
