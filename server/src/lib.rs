@@ -15,6 +15,7 @@ pub mod infer;
 pub mod registry;
 pub mod serve;
 pub mod sources;
+pub mod static_files;
 pub mod tls;
 pub mod transports;
 
@@ -33,7 +34,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// State shared by the request handlers.
@@ -138,7 +138,7 @@ pub fn router(app: Arc<App>, www: &std::path::Path, max_body: usize) -> Router {
         .merge(sessions)
         .merge(admin)
         .route("/api/streams", get(api::streams))
-        .fallback_service(ServeDir::new(www))
+        .fallback_service(static_files::service(www))
         .with_state(app)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         // Players may be embedded in pages served from elsewhere (all origins, or the configured

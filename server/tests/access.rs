@@ -1,7 +1,7 @@
 //! Access control end to end on loopback: every way in (WebSocket, HTTP streaming, WebRTC
 //! signaling, the API) is tried without a valid token and must deliver nothing; valid tokens, the
-//! admin token and allowed origins get in; the static file service never leaves `www`; request
-//! sizes are capped; and TLS serves the same routes.
+//! admin token and allowed origins get in; the static file service never leaves `www` and sends a
+//! file's gzip copy only while it is fresh; request sizes are capped; and TLS serves the same routes.
 
 mod common;
 
@@ -246,6 +246,59 @@ async fn only_allowed_origins_open_streams() {
         exchange(server.addr, &get(&format!("/http/streams/cam?token={t}"), evil), Duration::from_secs(1))
             .await;
     assert_eq!(status(&resp), 403);
+    server.stop().await;
+}
+
+/// The response's header `name` (lower case), if present.
+fn header(response: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(response);
+    let head = text.split("\r\n\r\n").next()?.to_owned();
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim().eq_ignore_ascii_case(name)).then(|| v.trim().to_owned())
+    })
+}
+
+fn body(response: &[u8]) -> &[u8] {
+    let at = response.windows(4).position(|w| w == b"\r\n\r\n").map_or(response.len(), |p| p + 4);
+    &response[at..]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_copies_go_to_browsers_that_accept_them_while_fresh() {
+    let www = www_dir("gzip");
+    let module = vec![7u8; 3000];
+    std::fs::write(www.join("pkg/m.wasm"), &module).expect("write");
+    // What the server sends is not unpacked here: the copy's bytes only need to be told apart.
+    std::fs::write(www.join("pkg/m.wasm.gz"), b"gzip copy of m.wasm").expect("write");
+    let server = TestServer::start(&config(&www.display().to_string(), "")).await;
+    let wait = Duration::from_secs(2);
+    let gzip = "Accept-Encoding: gzip, deflate, br\r\n";
+    let r = exchange(server.addr, &get("/pkg/m.wasm", gzip), wait).await;
+    assert_eq!(status(&r), 200);
+    assert_eq!(header(&r, "content-encoding").as_deref(), Some("gzip"));
+    assert_eq!(header(&r, "content-type").as_deref(), Some("application/wasm"));
+    assert_eq!(header(&r, "vary").as_deref(), Some("accept-encoding"));
+    assert_eq!(body(&r), b"gzip copy of m.wasm");
+    // A client that does not accept gzip gets the file itself.
+    let r = exchange(server.addr, &get("/pkg/m.wasm", ""), wait).await;
+    assert_eq!(header(&r, "content-encoding"), None);
+    assert_eq!(body(&r), &module[..]);
+    server.stop().await;
+
+    // The module rebuilt without its copy being redone: the copy is stale, nothing goes compressed.
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(www.join("pkg/m.wasm"))
+        .expect("open")
+        .set_modified(later)
+        .expect("mtime");
+    let server = TestServer::start(&config(&www.display().to_string(), "")).await;
+    let r = exchange(server.addr, &get("/pkg/m.wasm", gzip), wait).await;
+    assert_eq!(status(&r), 200);
+    assert_eq!(header(&r, "content-encoding"), None);
+    assert_eq!(body(&r), &module[..]);
     server.stop().await;
 }
 

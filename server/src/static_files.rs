@@ -1,0 +1,106 @@
+//! The page's files (`www/`): served from disk, and where `make wasm` wrote a gzip copy beside a
+//! file (`nalcast_bg.wasm.gz`), that copy goes to browsers that accept gzip (a third of the wasm
+//! module's bytes). A copy older than its file (the module rebuilt without `make wasm`) would
+//! pair a stale module with new glue, so if any is found, nothing is sent compressed.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+use tower_http::services::ServeDir;
+
+/// How deep under `www` gzip copies are looked for (`www/pkg/x.gz` is depth 2).
+const MAX_DEPTH: usize = 3;
+/// How many directory entries are looked at in all, so a huge `www` cannot stall the start.
+const MAX_ENTRIES: usize = 10_000;
+
+/// The file service for `www`: gzip copies are used when every one is at least as new as its file.
+pub fn service(www: &Path) -> ServeDir {
+    let dir = ServeDir::new(www);
+    match stale_gzip(www) {
+        None => dir.precompressed_gzip(),
+        Some(stale) => {
+            tracing::warn!(
+                "{} is older than the file it compresses (or that file is gone); serving {} without compression (run `make wasm`)",
+                stale.display(),
+                www.display()
+            );
+            dir
+        }
+    }
+}
+
+/// The first `.gz` file under `www` that is older than the file it stands for, or whose file is
+/// missing; `None` when every gzip copy is fresh (or there are none).
+pub fn stale_gzip(www: &Path) -> Option<PathBuf> {
+    let mut dirs = vec![(www.to_path_buf(), 0usize)];
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > MAX_ENTRIES {
+                return None;
+            }
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                if depth + 1 < MAX_DEPTH {
+                    dirs.push((path, depth + 1));
+                }
+            } else if path.extension().is_some_and(|e| e == "gz") && !fresh(&path) {
+                return Some(path);
+            }
+        }
+    }
+    None
+}
+
+/// Whether the gzip copy at `gz` was written no earlier than the file it compresses.
+fn fresh(gz: &Path) -> bool {
+    let modified = |p: &Path| -> Option<SystemTime> { std::fs::metadata(p).and_then(|m| m.modified()).ok() };
+    match (modified(gz), modified(&gz.with_extension(""))) {
+        (Some(copy), Some(file)) => copy >= file,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::File;
+    use std::time::Duration;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("nalcast-static-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("pkg")).expect("mkdir");
+        d
+    }
+
+    fn write(path: &Path, at: SystemTime) {
+        std::fs::write(path, b"x").expect("write");
+        File::options().write(true).open(path).expect("open").set_modified(at).expect("mtime");
+    }
+
+    #[test]
+    fn fresh_copies_pass_and_stale_or_orphan_ones_are_found() {
+        let t0 = SystemTime::now() - Duration::from_secs(100);
+        let www = dir("fresh");
+        write(&www.join("index.html"), t0);
+        write(&www.join("pkg/m.wasm"), t0);
+        write(&www.join("pkg/m.wasm.gz"), t0 + Duration::from_secs(1));
+        write(&www.join("pkg/m.js"), t0);
+        write(&www.join("pkg/m.js.gz"), t0);
+        assert_eq!(stale_gzip(&www), None);
+
+        write(&www.join("pkg/m.wasm"), t0 + Duration::from_secs(5)); // rebuilt, copy not redone
+        assert_eq!(stale_gzip(&www), Some(www.join("pkg/m.wasm.gz")));
+
+        let orphan = dir("orphan");
+        write(&orphan.join("pkg/gone.js.gz"), t0);
+        assert_eq!(stale_gzip(&orphan), Some(orphan.join("pkg/gone.js.gz")));
+
+        assert_eq!(stale_gzip(Path::new("/nonexistent/nalcast-www")), None);
+        let _ = std::fs::remove_dir_all(&www);
+        let _ = std::fs::remove_dir_all(&orphan);
+    }
+}
