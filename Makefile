@@ -31,7 +31,7 @@ wasm:
 	wasm-pack build --profile wasm-release --target web --out-dir www/pkg --no-typescript --no-pack
 	@if [ -z "$(KEEP_NAMES)" ]; then node scripts/wasm-strip-names.mjs www/pkg/nalcast_bg.wasm; fi
 	node scripts/wasm-minify-imports.mjs www/pkg/nalcast_bg.wasm www/pkg/nalcast.js
-	node scripts/gzip-static.mjs www/pkg
+	node scripts/compress-static.mjs www/pkg
 
 server:
 	$(CARGO) build --release -p nalcast-server

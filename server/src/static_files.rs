@@ -1,22 +1,24 @@
-//! The page's files (`www/`): served from disk, and where `make wasm` wrote a gzip copy beside a
-//! file (`nalcast_bg.wasm.gz`), that copy goes to browsers that accept gzip (a third of the wasm
-//! module's bytes). A copy older than its file (the module rebuilt without `make wasm`) would
-//! pair a stale module with new glue, so if any is found, nothing is sent compressed.
+//! The page's files (`www/`): served from disk, and where `make wasm` wrote compressed copies beside
+//! a file (`nalcast_bg.wasm.br`, `.gz`), a copy goes to browsers that accept its encoding (brotli:
+//! 29 % of the wasm module's bytes, gzip: 35 %). A copy older than its file (the module rebuilt
+//! without `make wasm`) would pair a stale module with new glue, so if any is found, nothing is
+//! sent compressed.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use tower_http::services::ServeDir;
 
-/// How deep under `www` gzip copies are looked for (`www/pkg/x.gz` is depth 2).
+/// How deep under `www` compressed copies are looked for (`www/pkg/x.gz` is depth 2).
 const MAX_DEPTH: usize = 3;
 /// How many directory entries are looked at in all, so a huge `www` cannot stall the start.
 const MAX_ENTRIES: usize = 10_000;
 
-/// The file service for `www`: gzip copies are used when every one is at least as new as its file.
+/// The file service for `www`: compressed copies are used when every one is at least as new as its
+/// file.
 pub fn service(www: &Path) -> ServeDir {
     let dir = ServeDir::new(www);
-    match stale_gzip(www) {
-        None => dir.precompressed_gzip(),
+    match stale_copy(www) {
+        None => dir.precompressed_br().precompressed_gzip(),
         Some(stale) => {
             tracing::warn!(
                 "{} is older than the file it compresses (or that file is gone); serving {} without compression (run `make wasm`)",
@@ -28,9 +30,9 @@ pub fn service(www: &Path) -> ServeDir {
     }
 }
 
-/// The first `.gz` file under `www` that is older than the file it stands for, or whose file is
-/// missing; `None` when every gzip copy is fresh (or there are none).
-pub fn stale_gzip(www: &Path) -> Option<PathBuf> {
+/// The first compressed copy (`.br`, `.gz`) under `www` that is older than the file it stands for,
+/// or whose file is missing; `None` when every copy is fresh (or there are none).
+pub fn stale_copy(www: &Path) -> Option<PathBuf> {
     let mut dirs = vec![(www.to_path_buf(), 0usize)];
     let mut seen = 0usize;
     while let Some((dir, depth)) = dirs.pop() {
@@ -46,7 +48,7 @@ pub fn stale_gzip(www: &Path) -> Option<PathBuf> {
                 if depth + 1 < MAX_DEPTH {
                     dirs.push((path, depth + 1));
                 }
-            } else if path.extension().is_some_and(|e| e == "gz") && !fresh(&path) {
+            } else if path.extension().is_some_and(|e| e == "gz" || e == "br") && !fresh(&path) {
                 return Some(path);
             }
         }
@@ -54,10 +56,10 @@ pub fn stale_gzip(www: &Path) -> Option<PathBuf> {
     None
 }
 
-/// Whether the gzip copy at `gz` was written no earlier than the file it compresses.
-fn fresh(gz: &Path) -> bool {
+/// Whether the compressed copy at `copy` was written no earlier than the file it compresses.
+fn fresh(copy: &Path) -> bool {
     let modified = |p: &Path| -> Option<SystemTime> { std::fs::metadata(p).and_then(|m| m.modified()).ok() };
-    match (modified(gz), modified(&gz.with_extension(""))) {
+    match (modified(copy), modified(&copy.with_extension(""))) {
         (Some(copy), Some(file)) => copy >= file,
         _ => false,
     }
@@ -90,16 +92,17 @@ mod tests {
         write(&www.join("pkg/m.wasm.gz"), t0 + Duration::from_secs(1));
         write(&www.join("pkg/m.js"), t0);
         write(&www.join("pkg/m.js.gz"), t0);
-        assert_eq!(stale_gzip(&www), None);
+        write(&www.join("pkg/m.js.br"), t0);
+        assert_eq!(stale_copy(&www), None);
 
         write(&www.join("pkg/m.wasm"), t0 + Duration::from_secs(5)); // rebuilt, copy not redone
-        assert_eq!(stale_gzip(&www), Some(www.join("pkg/m.wasm.gz")));
+        assert_eq!(stale_copy(&www), Some(www.join("pkg/m.wasm.gz")));
 
         let orphan = dir("orphan");
-        write(&orphan.join("pkg/gone.js.gz"), t0);
-        assert_eq!(stale_gzip(&orphan), Some(orphan.join("pkg/gone.js.gz")));
+        write(&orphan.join("pkg/gone.js.br"), t0);
+        assert_eq!(stale_copy(&orphan), Some(orphan.join("pkg/gone.js.br")));
 
-        assert_eq!(stale_gzip(Path::new("/nonexistent/nalcast-www")), None);
+        assert_eq!(stale_copy(Path::new("/nonexistent/nalcast-www")), None);
         let _ = std::fs::remove_dir_all(&www);
         let _ = std::fs::remove_dir_all(&orphan);
     }

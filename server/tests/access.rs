@@ -1,7 +1,8 @@
 //! Access control end to end on loopback: every way in (WebSocket, HTTP streaming, WebRTC
 //! signaling, the API) is tried without a valid token and must deliver nothing; valid tokens, the
 //! admin token and allowed origins get in; the static file service never leaves `www` and sends a
-//! file's gzip copy only while it is fresh; request sizes are capped; and TLS serves the same routes.
+//! file's compressed copy only while it is fresh; request sizes are capped; and TLS serves the
+//! same routes.
 
 mod common;
 
@@ -265,28 +266,32 @@ fn body(response: &[u8]) -> &[u8] {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gzip_copies_go_to_browsers_that_accept_them_while_fresh() {
-    let www = www_dir("gzip");
+async fn compressed_copies_go_to_browsers_that_accept_them_while_fresh() {
+    let www = www_dir("compressed");
     let module = vec![7u8; 3000];
     std::fs::write(www.join("pkg/m.wasm"), &module).expect("write");
-    // What the server sends is not unpacked here: the copy's bytes only need to be told apart.
+    // What the server sends is not unpacked here: the copies' bytes only need to be told apart.
     std::fs::write(www.join("pkg/m.wasm.gz"), b"gzip copy of m.wasm").expect("write");
+    std::fs::write(www.join("pkg/m.wasm.br"), b"brotli copy of m.wasm").expect("write");
     let server = TestServer::start(&config(&www.display().to_string(), "")).await;
     let wait = Duration::from_secs(2);
-    let gzip = "Accept-Encoding: gzip, deflate, br\r\n";
-    let r = exchange(server.addr, &get("/pkg/m.wasm", gzip), wait).await;
+    let browser = "Accept-Encoding: gzip, deflate, br, zstd\r\n"; // what Chromium sends
+    let r = exchange(server.addr, &get("/pkg/m.wasm", browser), wait).await;
     assert_eq!(status(&r), 200);
-    assert_eq!(header(&r, "content-encoding").as_deref(), Some("gzip"));
+    assert_eq!(header(&r, "content-encoding").as_deref(), Some("br"));
     assert_eq!(header(&r, "content-type").as_deref(), Some("application/wasm"));
     assert_eq!(header(&r, "vary").as_deref(), Some("accept-encoding"));
+    assert_eq!(body(&r), b"brotli copy of m.wasm");
+    let r = exchange(server.addr, &get("/pkg/m.wasm", "Accept-Encoding: gzip\r\n"), wait).await;
+    assert_eq!(header(&r, "content-encoding").as_deref(), Some("gzip"));
     assert_eq!(body(&r), b"gzip copy of m.wasm");
-    // A client that does not accept gzip gets the file itself.
+    // A client that accepts no compression gets the file itself.
     let r = exchange(server.addr, &get("/pkg/m.wasm", ""), wait).await;
     assert_eq!(header(&r, "content-encoding"), None);
     assert_eq!(body(&r), &module[..]);
     server.stop().await;
 
-    // The module rebuilt without its copy being redone: the copy is stale, nothing goes compressed.
+    // The module rebuilt without its copies being redone: they are stale, nothing goes compressed.
     let later = std::time::SystemTime::now() + Duration::from_secs(5);
     std::fs::File::options()
         .write(true)
@@ -295,7 +300,7 @@ async fn gzip_copies_go_to_browsers_that_accept_them_while_fresh() {
         .set_modified(later)
         .expect("mtime");
     let server = TestServer::start(&config(&www.display().to_string(), "")).await;
-    let r = exchange(server.addr, &get("/pkg/m.wasm", gzip), wait).await;
+    let r = exchange(server.addr, &get("/pkg/m.wasm", browser), wait).await;
     assert_eq!(status(&r), 200);
     assert_eq!(header(&r, "content-encoding"), None);
     assert_eq!(body(&r), &module[..]);

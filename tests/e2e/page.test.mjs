@@ -2,7 +2,7 @@
 // pattern through the wasm Player; the frame number and capture time stamped into each picture are
 // read back from the canvas: frames must advance at the stream's rate, and the page's latency
 // figure must agree with the latency measured from the stamp. The decoder module must arrive
-// gzip-compressed.
+// compressed.
 import assert from "node:assert/strict";
 import { startServer } from "./lib/nalcast-server.mjs";
 import { launch, openPage } from "./lib/browser.mjs";
@@ -45,8 +45,8 @@ try {
   assert.ok(b.stats.latencyMs > 0 && b.stats.latencyMs < 1000, `latency ${b.stats.latencyMs} ms is plausible`);
   assert.ok(stampLatency > 0 && stampLatency < 1500, `latency from the stamp ${stampLatency} ms`);
   assert.equal(b.stats.errors, 0, "no decoder errors");
-  // The decoder module came compressed (make wasm writes a gzip copy; the server sends it to
-  // browsers that accept gzip) and was decoded by the browser: it is running.
+  // The decoder module came compressed (make wasm writes brotli and gzip copies; the server sends
+  // the one the browser accepts) and the browser unpacked it: it is running.
   const wasm = await page.evaluate(() =>
     performance.getEntriesByType("resource").filter((e) => e.name.endsWith("nalcast_bg.wasm")).map((e) => [e.encodedBodySize, e.decodedBodySize]));
   console.log(`page: nalcast_bg.wasm transferred as ${wasm.map(([enc, dec]) => `${(enc / 1024).toFixed(1)} KiB for ${(dec / 1024).toFixed(1)} KiB`).join(", ")}`);
