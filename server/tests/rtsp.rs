@@ -76,6 +76,19 @@ fn frames_from(
     frames
 }
 
+/// The stream's info once `ok` holds for it, polled until `within` has passed (then the last one,
+/// which the caller's assertions will show).
+fn wait_for(hub: &Hub, within: Duration, ok: impl Fn(&StreamInfo) -> bool) -> StreamInfo {
+    let deadline = Instant::now() + within;
+    loop {
+        let info = hub.info();
+        if ok(&info) || Instant::now() >= deadline {
+            return info;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn reads_a_real_rtsp_server_and_survives_its_restart() {
     let camera = RtspServer::start(0);
@@ -115,9 +128,16 @@ fn reads_a_real_rtsp_server_and_survives_its_restart() {
     // and when the camera thaws the viewer gets decodable frames again.
     // (This camera's SPS has no frame rate, so it counts as stalled after 3 s: see `stall_after`.)
     camera.signal("STOP");
-    std::thread::sleep(Duration::from_millis(4000));
+    let stopped = Instant::now();
+    // Waited for (bounded), not slept on: frames in flight, handled late on a loaded machine, move
+    // the moment the stall starts.
+    let frozen = wait_for(&hub, Duration::from_secs(15), |i| i.state == SourceState::Stalled);
     frames_from(&joined.slot, 1000, Duration::from_millis(10)); // what was in flight
-    let frozen = hub.info();
+    assert!(
+        stopped.elapsed() >= Duration::from_millis(2900),
+        "stalled {:?} after the freeze",
+        stopped.elapsed()
+    );
     camera.signal("CONT");
     assert_eq!(frozen.state, SourceState::Stalled, "a frozen camera is stalled: {frozen:?}");
     let thawed = Instant::now();
@@ -134,16 +154,17 @@ fn reads_a_real_rtsp_server_and_survives_its_restart() {
     assert!(decoded + 1 >= after_freeze.len() - key, "{decoded} pictures from the keyframe at {key}");
     assert_eq!(hub.info().state, SourceState::Live);
     println!(
-        "rtsp: frozen 4 s, 90 frames within {:?} of thawing, {decoded} decoded from the keyframe at {key}",
+        "rtsp: frozen until stalled, 90 frames within {:?} of thawing, {decoded} decoded from the keyframe at {key}",
         thawed.elapsed()
     );
 
     // The camera goes away and comes back on the same port: frames resume without any help.
     let port = camera.port;
     drop(camera);
-    std::thread::sleep(Duration::from_millis(1500));
+    let down = wait_for(&hub, Duration::from_secs(15), |i| {
+        i.state == SourceState::Stalled && i.state_reason.as_ref().is_some_and(|r| r.contains("reconnecting"))
+    });
     let while_down = frames_from(&joined.slot, 1000, Duration::from_millis(10)).len();
-    let down = hub.info();
     assert_eq!(down.state, SourceState::Stalled, "{down:?}");
     assert!(down.state_reason.is_some_and(|r| r.contains("reconnecting")), "the reason says why");
     let _camera = RtspServer::start(port);
