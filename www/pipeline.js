@@ -66,9 +66,9 @@ export class DecodePipeline {
     this.sent++;
   }
 
-  /** Resolves when at most `n` access units are still waiting to be decoded. */
+  /** Resolves when at most `n` access units are still waiting to be decoded, or a worker died. */
   idle(n = 0) {
-    return this.until(() => this.sent - this.decodedUnits <= n);
+    return this.until(() => this.crashed || this.sent - this.decodedUnits <= n);
   }
 
   /** Ends the stream: resolves when every picture (held-back ones too) is painted, or has failed
