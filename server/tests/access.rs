@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestServer, next};
+use common::{TestServer, metric, next};
 use nalcast_proto::wire::ServerMessage;
 use nalcast_server::access::token;
 use std::time::Duration;
@@ -189,11 +189,7 @@ async fn no_way_in_without_a_valid_token() {
     let metrics = exchange(a, &get("/metrics", &admin), wait).await;
     assert_eq!(status(&metrics), 200);
     let metrics = String::from_utf8_lossy(&metrics);
-    let denied: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("nalcast_denied_requests_total "))
-        .and_then(|v| v.parse().ok())
-        .expect("denied counter");
+    let denied = metric(&metrics, "nalcast_denied_requests_total");
     assert!(denied >= 3 * bad_tokens.len() as u64, "denied {denied}");
     let minted = exchange(
         a,

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestServer, next};
+use common::{TestServer, metric, next};
 use futures_util::SinkExt;
 use nalcast_proto::wire::ServerMessage;
 use std::net::{IpAddr, SocketAddr};
@@ -62,12 +62,6 @@ async fn closed_by_server(tcp: &mut TcpStream, wait: Duration) -> bool {
             Err(_) => return false,
         }
     }
-}
-
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("{name} in /metrics"))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

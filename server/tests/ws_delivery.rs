@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{StampReader, TestServer, next, send};
+use common::{StampReader, TestServer, metric, next, send};
 use nalcast_proto::wire::{ClientMessage, GapReason, ServerMessage};
 use std::time::{Duration, Instant};
 
@@ -128,11 +128,7 @@ async fn a_paused_viewer_gets_nothing_then_resumes_at_a_keyframe() {
     let quiet = tokio::time::timeout(Duration::from_millis(1500), next(&mut ws)).await;
     assert!(quiet.is_err(), "a paused viewer got {quiet:?}");
     let metrics = server.http_get("/metrics").await;
-    let held: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("nalcast_paused_frames_total{stream=\"p\"} "))
-        .and_then(|v| v.parse().ok())
-        .expect("paused frames metric");
+    let held = metric(&metrics, "nalcast_paused_frames_total{stream=\"p\"}");
     assert!(held >= 30, "{held} frames held back in 1.5 s at 30 fps");
 
     // Resuming: a gap saying why, then a keyframe (asked for by the resume, not the 20 s GOP).
@@ -195,11 +191,7 @@ async fn a_stalled_viewer_loses_only_its_own_frames() {
         }
         if frames % 30 == 0 && frames > 0 {
             metrics = server.http_get("/metrics").await;
-            dropped = metrics
-                .lines()
-                .find_map(|l| l.strip_prefix("nalcast_dropped_frames_total{stream=\"big\"} "))
-                .and_then(|v| v.trim().parse().ok())
-                .expect("dropped metric");
+            dropped = metric(&metrics, "nalcast_dropped_frames_total{stream=\"big\"}");
             if dropped > 0 && frames >= 90 {
                 break;
             }

@@ -114,3 +114,10 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> String {
         .expect("read");
     String::from_utf8_lossy(&buf).into_owned()
 }
+
+/// The value of the `/metrics` line that starts with `name` (a metric and its labels, if any).
+pub fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+}
